@@ -1,0 +1,153 @@
+/* elf.h - read-only inspection of plugin files with libelf (internal API, prefix elf_).
+ *
+ * Reads a plugin from a file descriptor or a byte buffer and reports what it exports and
+ * whether it may replace a running build. Never loads or runs code; never trusts the input:
+ * malformed files give HOTSWAP_EBADELF/HOTSWAP_ENOTELF with a reason, never a crash.
+ */
+#ifndef HOTSWAP_ELF_H
+#define HOTSWAP_ELF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hotswap.h"
+
+/* Room for a reason a human can act on, e.g. "symbol table entry 12 points past the end". */
+#define ELF_ERR_MAX 256
+
+enum elf_sym_type {
+  ELF_SYM_FUNC,
+  ELF_SYM_IFUNC,
+  ELF_SYM_OBJECT,
+  ELF_SYM_TLS,
+  ELF_SYM_OTHER, /* NOTYPE, COMMON, SECTION... */
+};
+
+/* Which lifecycle hooks a plugin defines (bit set). */
+enum elf_hook {
+  ELF_HOOK_RELOADABLE = 1u << 0,  /* hotswap_reloadable */
+  ELF_HOOK_EXPORT = 1u << 1,      /* hotswap_export */
+  ELF_HOOK_IMPORT = 1u << 2,      /* hotswap_import */
+  ELF_HOOK_ON_LOAD = 1u << 3,     /* hotswap_on_load */
+  ELF_HOOK_ON_INIT = 1u << 4,     /* hotswap_on_init */
+  ELF_HOOK_ON_FREE = 1u << 5,     /* hotswap_on_free */
+  ELF_HOOK_INVOKE_FUNC = 1u << 6, /* hotswap_invoke_func */
+};
+#define ELF_HOOK_COUNT 7
+
+struct elf_sym {
+  const char *name;
+  const char *version; /* symbol version ("V1", "GLIBC_2.2.5"), NULL when unversioned */
+  enum elf_sym_type type;
+  unsigned char bind;       /* STB_GLOBAL, STB_WEAK, STB_GNU_UNIQUE */
+  unsigned char visibility; /* STV_DEFAULT, STV_PROTECTED */
+  uint64_t value;           /* st_value (0 for undefined symbols) */
+  uint64_t size;
+  bool live; /* name starts with the live prefix (case-insensitive) */
+};
+
+/* The hotswap version note written by `hotswap build` (see hotswap.h). */
+struct elf_version_note {
+  bool present;
+  uint32_t abi;
+  const char *name;   /* plugin name, "" when absent */
+  const char *commit; /* 40 hex digits or "unversioned", "" when absent */
+  const char *branch; /* "" when absent */
+  bool dirty;
+  int64_t commit_time; /* seconds since the epoch, 0 when absent */
+  int64_t build_time;
+};
+
+struct elf_live_type {
+  const char *name;
+  const char *fields; /* "id, amount" as written in HOTSWAP_LIVE_TYPE */
+  uint32_t size;
+  uint32_t align;
+  uint64_t fingerprint; /* layout hash; differs when size, alignment or any field moves */
+};
+
+struct elf_info {
+  int elf_class; /* ELFCLASS32 or ELFCLASS64 */
+  int machine;   /* EM_X86_64, ... */
+  int type;      /* ET_DYN, ET_EXEC, ET_REL */
+  unsigned char build_id[64];
+  size_t build_id_len; /* 0 when the file has none */
+  const char *soname;  /* NULL when absent */
+  const char **needed; /* DT_NEEDED entries */
+  size_t n_needed;
+
+  struct elf_sym *exports; /* defined dynamic symbols, sorted by name */
+  size_t n_exports;
+  struct elf_sym *undefs; /* undefined dynamic symbols, sorted by name */
+  size_t n_undefs;
+
+  bool execstack; /* PT_GNU_STACK with PF_X, or no PT_GNU_STACK at all */
+  bool textrel;   /* DT_TEXTREL or DF_TEXTREL */
+  bool nodelete;  /* DF_1_NODELETE: dlclose cannot unload it */
+  bool has_unique; /* some export is STB_GNU_UNIQUE: dlclose cannot unload it */
+  bool has_tls;    /* PT_TLS segment */
+
+  unsigned hooks; /* enum elf_hook bits */
+  size_t n_live;  /* exports with live == true */
+
+  struct elf_version_note note;
+  struct elf_live_type *live_types;
+  size_t n_live_types;
+
+  uint64_t content_hash; /* FNV-1a 64 of the whole input, to tell identical builds apart */
+  size_t file_size;
+
+  void *arena_; /* private: owns every string and array above */
+};
+
+struct elf_opts {
+  const char *live_prefix; /* NULL: HOTSWAP_LIVE_PREFIX */
+};
+
+/* Inspect a plugin from an open file descriptor (read from offset 0 with pread; the fd's
+ * offset is left alone) or a buffer. On success *out is set and must be released with
+ * elf_info_free(). On failure returns a negative code and, when err is not NULL, writes a
+ * NUL-terminated reason into err (ELF_ERR_MAX bytes). opts may be NULL.
+ * Thread-safe: no shared state besides libelf's version handshake, done once. */
+int elf_inspect_fd(int fd, const struct elf_opts *opts, struct elf_info **out, char *err);
+int elf_inspect_mem(const void *buf, size_t len, const struct elf_opts *opts,
+                    struct elf_info **out, char *err);
+void elf_info_free(struct elf_info *info);
+
+/* Binary search of exports by name; NULL when not exported. */
+const struct elf_sym *elf_find_export(const struct elf_info *info, const char *name);
+
+/* A list of human-readable reasons, one line each, e.g.
+ * "drops function 'handle_stats'". */
+struct elf_reasons {
+  char **lines;
+  size_t n;
+};
+void elf_reasons_free(struct elf_reasons *r);
+
+/* Compare a new build against the running one. Returns 0 when `new_` may replace `old`,
+ * HOTSWAP_EINCOMPAT when not (every reason is appended to *why, which the caller frees with
+ * elf_reasons_free), or -ENOMEM. Incompatible when: class or machine differ; the new build
+ * is not ET_DYN; a function (FUNC or IFUNC) old exports is gone or no longer a function;
+ * new has an executable stack or TEXTREL; the note's ABI version is not HOTSWAP_ABI_VERSION;
+ * a live type present in both has a different fingerprint. */
+int elf_check_compat(const struct elf_info *old, const struct elf_info *new_,
+                     struct elf_reasons *why);
+
+/* Checks of one build on its own (used for the first load, where nothing is replaced):
+ * ET_DYN, class/machine of this process, no exec stack, no TEXTREL, ABI version.
+ * Same return convention as elf_check_compat. */
+int elf_check_loadable(const struct elf_info *info, struct elf_reasons *why);
+
+/* Names for printing. */
+const char *elf_sym_type_name(enum elf_sym_type t); /* "FUNC", "IFUNC", ... */
+const char *elf_hook_name(enum elf_hook h);         /* "hotswap_on_load", ... */
+const char *elf_machine_name(int machine);          /* "x86-64", "AArch64", "i386", ... */
+
+/* Short version of a build for logs: the note's commit abbreviated to 7 hex digits with
+ * "-dirty" appended when dirty, else the first 7 hex digits of the build-id, else of the
+ * content hash. Writes at most n bytes including the NUL. */
+void elf_short_version(const struct elf_info *info, char *buf, size_t n);
+
+#endif /* HOTSWAP_ELF_H */

@@ -1,0 +1,178 @@
+/* hotswap.h - the public API of hotswap for plugins and hosts.
+ *
+ * A plugin is a shared object. Every hook below is optional; a retrofitted library that
+ * defines none of them is still a plugin. Hosts reach plugin code through trampolines that
+ * follow reloads (see DESIGN.md). This header also fixes the on-disk records that the build
+ * tool writes and `elf/` reads: the version note and the live-type records.
+ */
+#ifndef HOTSWAP_H
+#define HOTSWAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Version of the contract between a plugin and the shim. A plugin stamped with another
+ * ABI version is refused. */
+#define HOTSWAP_ABI_VERSION 1
+
+/* ---------------------------------------------------------------------------------------
+ * Errors. Functions return 0 on success or a negative code: either -errno, or one of the
+ * HOTSWAP_E* codes below. One table holds every code with its message (libuv's way: a
+ * missing entry cannot silently merge two messages).
+ */
+#define HOTSWAP_ERRNO_MAP(XX)                                                           \
+  XX(ENOTELF, -4001, "not an ELF file")                                                \
+  XX(EBADELF, -4002, "malformed ELF file")                                             \
+  XX(ECLASS, -4003, "ELF class differs from the host's")                               \
+  XX(EMACHINE, -4004, "machine differs from the host's")                               \
+  XX(ENOTDYN, -4005, "not a shared object")                                            \
+  XX(EINCOMPAT, -4006, "new build cannot replace the running one")                     \
+  XX(EEXECSTACK, -4007, "plugin requires an executable stack")                         \
+  XX(ETEXTREL, -4008, "plugin has text relocations")                                   \
+  XX(EABI, -4009, "plugin was built for another hotswap ABI version")                  \
+  XX(ELIVETYPE, -4010, "live type layout changed")                                     \
+  XX(ECYCLE, -4011, "plugin imports form a cycle")                                     \
+  XX(ENOPLUGIN, -4012, "no such plugin")                                               \
+  XX(EDUPNAME, -4013, "two plugins have the same name")                                \
+  XX(EHOOK, -4014, "a plugin hook failed")                                             \
+  XX(EDLOPEN, -4015, "the dynamic linker refused the plugin")                          \
+  XX(ENOSLOT, -4016, "no free trampoline left")                                        \
+  XX(EPINNED, -4017, "plugin is not reloadable")                                       \
+  XX(EINSECURE, -4018, "plugin file or folder is writable by other users")             \
+  XX(EUNDEF, -4019, "plugin needs a symbol that the process does not define")          \
+  XX(EDEPEND, -4020, "a plugin's dependency changed but the plugin could not follow")  \
+  XX(EBUSY, -4021, "too many old versions are still in use")                           \
+  XX(ENOTFOUND, -4022, "no such symbol")
+
+enum hotswap_errno {
+#define HOTSWAP_ERRNO_ENUM_(name, value, msg) HOTSWAP_##name = (value),
+  HOTSWAP_ERRNO_MAP(HOTSWAP_ERRNO_ENUM_)
+#undef HOTSWAP_ERRNO_ENUM_
+};
+
+/* Message for an error code (a HOTSWAP_E* code or -errno). Never NULL. Thread-safe and
+ * async-signal-safe: returns a static string. */
+const char *hotswap_strerror(int err);
+/* Name of an error code, e.g. "HOTSWAP_EBADELF" or "ENOENT". Never NULL. */
+const char *hotswap_err_name(int err);
+
+/* ---------------------------------------------------------------------------------------
+ * Plugin contract. Define any of these in a plugin; the loader calls them in this order,
+ * in dependency order, with no hotswap lock held.
+ */
+struct hotswap_vault;
+
+/* One import: the loader stores the export of plugin `plugin` into *slot.
+ * The array returned by hotswap_import() ends with {NULL, NULL}. */
+struct hotswap_import {
+  const char *plugin;
+  void **slot;
+};
+
+bool hotswap_reloadable(void);                  /* false pins the running version */
+void *hotswap_export(void);                     /* what importers receive */
+const struct hotswap_import *hotswap_import(void);
+int hotswap_on_load(void *data);                /* non-zero aborts the reload */
+int hotswap_on_init(struct hotswap_vault *vault); /* non-zero aborts the reload */
+void hotswap_on_free(void);                     /* before the version is unloaded */
+int hotswap_invoke_func(const char *fn, void *arg, void **ret);
+
+/* ---------------------------------------------------------------------------------------
+ * On-disk records, read by `elf/` without running any plugin code.
+ *
+ * Both live in ELF notes (section ".note.hotswap", 4-byte aligned, owner name "hotswap").
+ *
+ * HOTSWAP_NT_VERSION: written by `hotswap build`. The descriptor is a sequence of
+ * NUL-terminated "key=value" strings, zero-padded to a multiple of 4. Keys: abi (decimal),
+ * name, commit (40 hex digits or "unversioned"), branch, dirty (0 or 1), commit_time and
+ * build_time (seconds since the epoch). Unknown keys are ignored by readers.
+ *
+ * HOTSWAP_NT_LIVE_TYPE: one per HOTSWAP_LIVE_TYPE(). The descriptor is
+ * struct hotswap_live_type_desc followed by "<type name>\0<field,field,...>\0", padded.
+ */
+#define HOTSWAP_NOTE_NAME "hotswap"
+#define HOTSWAP_NOTE_SECTION ".note.hotswap"
+#define HOTSWAP_NT_VERSION 0x48530001u
+#define HOTSWAP_NT_LIVE_TYPE 0x48530002u
+
+/* Default prefix of live functions and types (compared case-insensitively). */
+#define HOTSWAP_LIVE_PREFIX "live_"
+
+struct hotswap_live_type_desc {
+  uint32_t size;    /* sizeof(type) */
+  uint32_t align;   /* _Alignof(type) */
+  uint32_t hash_lo; /* layout hash over size, alignment, field offsets and sizes */
+  uint32_t hash_hi;
+};
+
+/* Layout hash, a constant expression (FNV-1a style mixing of 64-bit words). */
+#define HOTSWAP_HASH_STEP_(h, x) ((((uint64_t)(h)) ^ (uint64_t)(x)) * 0x100000001b3ull)
+#define HOTSWAP_FIELD_HASH_(T, h, f)                                                     \
+  HOTSWAP_HASH_STEP_(HOTSWAP_HASH_STEP_(h, offsetof(T, f)), sizeof(((T *)0)->f))
+
+#define HOTSWAP_NARG_(...) HOTSWAP_NARG_I_(__VA_ARGS__, 16, 15, 14, 13, 12, 11, 10, 9, 8, \
+                                           7, 6, 5, 4, 3, 2, 1, 0)
+#define HOTSWAP_NARG_I_(_1, _2, _3, _4, _5, _6, _7, _8, _9, _10, _11, _12, _13, _14, _15, \
+                        _16, N, ...) N
+#define HOTSWAP_CAT_(a, b) HOTSWAP_CAT_I_(a, b)
+#define HOTSWAP_CAT_I_(a, b) a##b
+#define HOTSWAP_FH1_(T, h, f) HOTSWAP_FIELD_HASH_(T, h, f)
+#define HOTSWAP_FH2_(T, h, f, ...) HOTSWAP_FH1_(T, HOTSWAP_FIELD_HASH_(T, h, f), __VA_ARGS__)
+#define HOTSWAP_FH3_(T, h, f, ...) HOTSWAP_FH2_(T, HOTSWAP_FIELD_HASH_(T, h, f), __VA_ARGS__)
+#define HOTSWAP_FH4_(T, h, f, ...) HOTSWAP_FH3_(T, HOTSWAP_FIELD_HASH_(T, h, f), __VA_ARGS__)
+#define HOTSWAP_FH5_(T, h, f, ...) HOTSWAP_FH4_(T, HOTSWAP_FIELD_HASH_(T, h, f), __VA_ARGS__)
+#define HOTSWAP_FH6_(T, h, f, ...) HOTSWAP_FH5_(T, HOTSWAP_FIELD_HASH_(T, h, f), __VA_ARGS__)
+#define HOTSWAP_FH7_(T, h, f, ...) HOTSWAP_FH6_(T, HOTSWAP_FIELD_HASH_(T, h, f), __VA_ARGS__)
+#define HOTSWAP_FH8_(T, h, f, ...) HOTSWAP_FH7_(T, HOTSWAP_FIELD_HASH_(T, h, f), __VA_ARGS__)
+#define HOTSWAP_FH9_(T, h, f, ...) HOTSWAP_FH8_(T, HOTSWAP_FIELD_HASH_(T, h, f), __VA_ARGS__)
+#define HOTSWAP_FH10_(T, h, f, ...) HOTSWAP_FH9_(T, HOTSWAP_FIELD_HASH_(T, h, f), __VA_ARGS__)
+#define HOTSWAP_FH11_(T, h, f, ...) HOTSWAP_FH10_(T, HOTSWAP_FIELD_HASH_(T, h, f), __VA_ARGS__)
+#define HOTSWAP_FH12_(T, h, f, ...) HOTSWAP_FH11_(T, HOTSWAP_FIELD_HASH_(T, h, f), __VA_ARGS__)
+#define HOTSWAP_FH13_(T, h, f, ...) HOTSWAP_FH12_(T, HOTSWAP_FIELD_HASH_(T, h, f), __VA_ARGS__)
+#define HOTSWAP_FH14_(T, h, f, ...) HOTSWAP_FH13_(T, HOTSWAP_FIELD_HASH_(T, h, f), __VA_ARGS__)
+#define HOTSWAP_FH15_(T, h, f, ...) HOTSWAP_FH14_(T, HOTSWAP_FIELD_HASH_(T, h, f), __VA_ARGS__)
+#define HOTSWAP_FH16_(T, h, f, ...) HOTSWAP_FH15_(T, HOTSWAP_FIELD_HASH_(T, h, f), __VA_ARGS__)
+
+/* Layout hash of struct type T over the named fields (1 to 16 of them). */
+#define HOTSWAP_LAYOUT_HASH(T, ...)                                                      \
+  HOTSWAP_CAT_(HOTSWAP_FH, HOTSWAP_CAT_(HOTSWAP_NARG_(__VA_ARGS__), _))(                 \
+      T, HOTSWAP_HASH_STEP_(HOTSWAP_HASH_STEP_(0xcbf29ce484222325ull, sizeof(T)),       \
+                            _Alignof(T)),                                               \
+      __VA_ARGS__)
+
+/* Declare a live type at file scope: records its name, size, alignment, field list and
+ * layout hash in the plugin's hotswap note, where the loader compares it with the running
+ * version's before anything of the new build runs. Name is the type's spelling, which must
+ * be a single identifier (use a typedef for `struct x`). List every field that matters.
+ *
+ *   typedef struct { int id; double amount; } live_order;
+ *   HOTSWAP_LIVE_TYPE(live_order, id, amount);
+ */
+#define HOTSWAP_LIVE_TYPE(T, ...)                                                        \
+  __attribute__((used, section(HOTSWAP_NOTE_SECTION), aligned(4)))                       \
+  static const struct {                                                                  \
+    uint32_t namesz, descsz, type;                                                       \
+    char name[8];                                                                        \
+    struct hotswap_live_type_desc desc;                                                  \
+    char text[(sizeof(#T "\0" #__VA_ARGS__) + 3) & ~(size_t)3];                          \
+  } hotswap_live_type_record_##T = {                                                     \
+      8,                                                                                 \
+      (uint32_t)(sizeof(struct hotswap_live_type_desc) +                                 \
+                 ((sizeof(#T "\0" #__VA_ARGS__) + 3) & ~(size_t)3)),                     \
+      HOTSWAP_NT_LIVE_TYPE,                                                              \
+      HOTSWAP_NOTE_NAME,                                                                 \
+      {(uint32_t)sizeof(T), (uint32_t)_Alignof(T),                                       \
+       (uint32_t)HOTSWAP_LAYOUT_HASH(T, __VA_ARGS__),                                    \
+       (uint32_t)(HOTSWAP_LAYOUT_HASH(T, __VA_ARGS__) >> 32)},                          \
+      #T "\0" #__VA_ARGS__}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HOTSWAP_H */
