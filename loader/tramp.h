@@ -1,0 +1,60 @@
+/* tramp.h - the trampoline table and its generations (internal API, prefix ldr_).
+ *
+ * One prebuilt trampoline per routed symbol (loader/tramp_<arch>.S) tail-jumps through the
+ * CURRENT generation: an immutable array of targets, published with one release store of
+ * one pointer and read with one acquire load. There is one table per process.
+ *
+ * Writers (builders, commits, routing of new names) are serialized by an internal mutex;
+ * the call path takes no lock, counter or syscall.
+ */
+#ifndef HOTSWAP_LOADER_TRAMP_H
+#define HOTSWAP_LOADER_TRAMP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hotswap.h"
+
+/* Number of prebuilt trampolines. Routing one more symbol fails with HOTSWAP_ENOSLOT. */
+#define LDR_TRAMP_MAX 16384
+
+/* An immutable generation. Never freed in this version of the loader (old generations stay
+ * mapped); `user` is the lifecycle layer's record of which plugin versions it references. */
+struct ldr_gen {
+  uint64_t number; /* 0 for the first committed generation, then 1, 2, ... */
+  size_t n;        /* number of slots in targets[] */
+  void *user;
+  void *targets[];
+};
+
+/* Staging area for the next generation: starts as a copy of the current one. */
+struct ldr_gen_builder;
+
+/* Start building the next generation. Returns 0 or -ENOMEM. Thread-safe. */
+int ldr_gen_begin(struct ldr_gen_builder **out);
+/* Point `symbol` at `target` in the staged generation, giving the symbol a trampoline if it
+ * has none yet. Returns 0, HOTSWAP_ENOSLOT past LDR_TRAMP_MAX, -EINVAL, -ENOMEM. */
+int ldr_gen_set(struct ldr_gen_builder *b, const char *symbol, void *target);
+/* Target of `symbol` in the staged generation, NULL when it has none. */
+void *ldr_gen_staged_target(const struct ldr_gen_builder *b, const char *symbol);
+/* Drop a staged generation; the current one is untouched. */
+void ldr_gen_abort(struct ldr_gen_builder *b);
+/* Publish the staged generation with one atomic release store and free the builder.
+ * Returns the new generation (never NULL). */
+const struct ldr_gen *ldr_gen_commit(struct ldr_gen_builder *b, void *user);
+
+/* The current generation, NULL before the first commit. Acquire load; lock-free. */
+const struct ldr_gen *ldr_gen_current(void);
+
+/* Stable trampoline address of `symbol`: valid for the life of the process and across every
+ * reload. Only symbols that the current generation defines have one. Returns 0 and sets
+ * *tramp, or HOTSWAP_ENOTFOUND. Thread-safe, lock-free on the hit path is not promised. */
+int ldr_route(const char *symbol, void **tramp);
+/* Target that `symbol` reaches now, NULL when not routed. */
+void *ldr_current_target(const char *symbol);
+/* Slot index of a trampoline address, -1 when `addr` is not one of ours. */
+long ldr_tramp_index(const void *addr);
+/* Number of symbols that have a trampoline. */
+size_t ldr_route_count(void);
+
+#endif /* HOTSWAP_LOADER_TRAMP_H */

@@ -1,0 +1,10 @@
+# tools/: the hotswap CLI (build/hotswap), one file per subcommand.
+TOOLS_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tools/*.c))
+HOTSWAP_CLI := $(BUILD)/hotswap
+$(TOOLS_OBJS): EXTRA_CFLAGS += $(ELF_CFLAGS) $(GIT2_CFLAGS)
+
+$(HOTSWAP_CLI): $(TOOLS_OBJS) $(ELF_LIB)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(TOOLS_OBJS) $(ELF_LIB) $(ELF_LIBS) $(GIT2_LIBS)
+
+ALL_TARGETS += $(HOTSWAP_CLI)
