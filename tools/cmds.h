@@ -7,6 +7,5 @@
 
 int cmd_inspect(int argc, char **argv);
 int cmd_check(int argc, char **argv);
-int cmd_build(int argc, char **argv);
 
 #endif /* HOTSWAP_TOOLS_CMDS_H */

@@ -13,7 +13,6 @@ struct command {
 static const struct command commands[] = {
     {"inspect", cmd_inspect, "show what a plugin file exports, its hooks and version"},
     {"check", cmd_check, "tell whether a new build may replace a running one"},
-    {"build", cmd_build, "compile a plugin and stamp its version from git"},
 };
 
 static void usage(FILE *f) {
