@@ -10,13 +10,21 @@
 #ifndef HOTSWAP_LOADER_TRAMP_H
 #define HOTSWAP_LOADER_TRAMP_H
 
+/* Number of prebuilt trampolines. Routing one more symbol fails with HOTSWAP_ENOSLOT: the
+ * builder's ldr_gen_set refuses the name, and the lifecycle turns that into a refused
+ * reload (the running generation keeps serving). The pool is fixed code, never grown. */
+#define LDR_TRAMP_MAX 16384
+/* Bytes between two trampolines: trampoline i is at ldr_tramp_base + i * LDR_TRAMP_SIZE. */
+#define LDR_TRAMP_SIZE 16
+/* offsetof(struct ldr_gen, targets), used by the assembly (checked in tramp.c). */
+#define LDR_GEN_TARGETS_OFFSET 24
+
+#ifndef __ASSEMBLER__ /* the rest is C; tramp_<arch>.S only needs the numbers above */
+
 #include <stddef.h>
 #include <stdint.h>
 
 #include "hotswap.h"
-
-/* Number of prebuilt trampolines. Routing one more symbol fails with HOTSWAP_ENOSLOT. */
-#define LDR_TRAMP_MAX 16384
 
 /* An immutable generation. Never freed in this version of the loader (old generations stay
  * mapped); `user` is the lifecycle layer's record of which plugin versions it references. */
@@ -57,4 +65,5 @@ long ldr_tramp_index(const void *addr);
 /* Number of symbols that have a trampoline. */
 size_t ldr_route_count(void);
 
+#endif /* !__ASSEMBLER__ */
 #endif /* HOTSWAP_LOADER_TRAMP_H */
