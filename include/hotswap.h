@@ -171,6 +171,52 @@ struct hotswap_live_type_desc {
        (uint32_t)(HOTSWAP_LAYOUT_HASH(T, __VA_ARGS__) >> 32)},                          \
       #T "\0" #__VA_ARGS__}
 
+/* ---------------------------------------------------------------------------------------
+ * Live table (owner: `hotswap build`, tools/cmd_build.c). `hotswap build` links into every
+ * plugin a generated, read-only definition of
+ *
+ *   const struct hotswap_live_table hotswap_live_table;   (default visibility)
+ *
+ * listing the plugin's exported functions and variables whose names start with the live
+ * prefix (case-insensitively), and its HOTSWAP_LIVE_TYPE records. Every array is sorted by
+ * name (strcmp order) and no two names in funcs and vars together, nor two in types, are
+ * equal case-insensitively. A plugin built by other means has no table; the loader finds it
+ * with dlsym(handle, HOTSWAP_LIVE_TABLE_SYMBOL), and a static build renames it (see
+ * hotswap_static.h). Thread-safe: never written after the plugin is loaded.
+ */
+#define HOTSWAP_LIVE_TABLE_SYMBOL "hotswap_live_table"
+#define HOTSWAP_LIVE_TABLE_VERSION 1
+
+struct hotswap_live_func {
+  const char *name;
+  void (*fn)(void); /* cast back to the function's real type before calling */
+};
+
+struct hotswap_live_var {
+  const char *name;
+  void *addr;    /* the variable itself (may be read-only) */
+  uint64_t size; /* st_size of its symbol */
+};
+
+struct hotswap_live_type_entry {
+  const char *name;     /* as written in HOTSWAP_LIVE_TYPE */
+  uint32_t size;        /* sizeof(type) */
+  uint32_t align;       /* _Alignof(type) */
+  uint64_t fingerprint; /* HOTSWAP_LAYOUT_HASH: hash_lo | (uint64_t)hash_hi << 32 */
+};
+
+struct hotswap_live_table {
+  uint32_t version; /* HOTSWAP_LIVE_TABLE_VERSION */
+  uint32_t n_funcs;
+  uint32_t n_vars;
+  uint32_t n_types;
+  const struct hotswap_live_func *funcs; /* NULL when n_funcs is 0; same for the others */
+  const struct hotswap_live_var *vars;
+  const struct hotswap_live_type_entry *types;
+  const char *prefix; /* the live prefix the plugin was built with, e.g. "live_" */
+};
+/* End of the live table section. */
+
 #ifdef __cplusplus
 }
 #endif
