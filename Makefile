@@ -57,7 +57,7 @@ BENCHES :=      # programs run by `make bench`
 .PHONY: all check unit bench demo fuzz fuzz-smoke clean deps
 all:
 
-include $(sort $(wildcard */module.mk tests/*/module.mk))
+include $(sort $(wildcard */module.mk tests/*/module.mk examples/*/module.mk))
 
 all: $(ALL_TARGETS)
 

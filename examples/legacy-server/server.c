@@ -1,0 +1,231 @@
+/* server.c - a small multi-threaded HTTP server written the way a legacy server is: no
+ * hotswap header, linked against libhandler.so, a dispatch table of function pointers, its
+ * own SIGHUP handler that re-reads a config file. Run under the shim, its calls to
+ * libhandler.so follow reloads without a line of it changing.
+ *
+ *   server [-p PORT] [-t THREADS] [-c CONFIG] [-P PORTFILE]
+ *
+ * GET /hello/NAME  /add/A/B  /avg/X/Y/...  /div/A/B  /stats  /version  /hups
+ * The config file holds one line, a greeting suffix, re-read on SIGHUP.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "handler.h"
+
+typedef int (*route_fn)(char *out, size_t n, char *arg);
+
+static volatile sig_atomic_t hup_pending;
+static long hup_count; /* SIGHUPs seen by the server's own handler */
+static char config_path[256];
+static char suffix[64];
+static pthread_mutex_t config_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void on_sighup(int signo) {
+  (void)signo;
+  hup_pending = 1;
+  __atomic_add_fetch(&hup_count, 1, __ATOMIC_RELAXED);
+}
+
+static void reload_config(void) {
+  char line[64] = "";
+  FILE *f = config_path[0] ? fopen(config_path, "r") : NULL;
+  if (f != NULL) {
+    if (fgets(line, sizeof(line), f) == NULL)
+      line[0] = '\0';
+    fclose(f);
+  }
+  line[strcspn(line, "\n")] = '\0';
+  pthread_mutex_lock(&config_lock);
+  snprintf(suffix, sizeof(suffix), "%s", line);
+  pthread_mutex_unlock(&config_lock);
+}
+
+static int r_hello(char *out, size_t n, char *arg) {
+  char s[64];
+  int len = handle_hello(out, n, arg);
+  pthread_mutex_lock(&config_lock);
+  snprintf(s, sizeof(s), "%s", suffix);
+  pthread_mutex_unlock(&config_lock);
+  if (s[0] != '\0' && len >= 0 && (size_t)len < n)
+    len += handler_format(out + len, n - (size_t)len, " %s", s);
+  return len;
+}
+
+static int r_add(char *out, size_t n, char *arg) {
+  long a = 0, b = 0;
+  sscanf(arg, "%ld/%ld", &a, &b);
+  return handler_format(out, n, "%ld (%s)", handle_add(a, b), handler_version());
+}
+
+static int r_avg(char *out, size_t n, char *arg) {
+  double v[16];
+  size_t k = 0;
+  for (char *save = NULL, *t = strtok_r(arg, "/", &save); t && k < 16;
+       t = strtok_r(NULL, "/", &save))
+    v[k++] = strtod(t, NULL);
+  return handler_format(out, n, "%.3f (%s)", handle_avg(v, k), handler_version());
+}
+
+static int r_div(char *out, size_t n, char *arg) {
+  long a = 0, b = 1;
+  sscanf(arg, "%ld/%ld", &a, &b);
+  struct handler_pair p = handle_div(a, b);
+  return handler_format(out, n, "%ld r %ld (%s)", p.quotient, p.remainder,
+                        handler_version());
+}
+
+static int r_stats(char *out, size_t n, char *arg) {
+  (void)arg;
+  struct handler_stats s = handle_stats();
+  return handler_format(out, n, "%s requests=%ld load=%.2f,%.2f,%.2f,%.2f", s.version,
+                        s.requests, s.load[0], s.load[1], s.load[2], s.load[3]);
+}
+
+static int r_version(char *out, size_t n, char *arg) {
+  (void)arg;
+  return handler_format(out, n, "%s", handler_version());
+}
+
+static int r_hups(char *out, size_t n, char *arg) {
+  (void)arg;
+  return snprintf(out, n, "%ld", __atomic_load_n(&hup_count, __ATOMIC_RELAXED));
+}
+
+/* The dispatch table: function pointers, some of them straight into libhandler.so. */
+static const struct {
+  const char *prefix;
+  route_fn fn;
+} routes[] = {
+    {"/hello/", r_hello}, {"/add/", r_add},         {"/avg/", r_avg}, {"/div/", r_div},
+    {"/stats", r_stats},  {"/version", r_version}, {"/hups", r_hups},
+};
+
+static int respond(int fd, int status, const char *body, int keep) {
+  char buf[4096];
+  int len = snprintf(buf, sizeof(buf),
+                     "HTTP/1.1 %d %s\r\nContent-Length: %zu\r\nContent-Type: text/plain\r\n"
+                     "Connection: %s\r\n\r\n%s",
+                     status, status == 200 ? "OK" : "Not Found", strlen(body),
+                     keep ? "keep-alive" : "close", body);
+  return send(fd, buf, (size_t)len, MSG_NOSIGNAL) == len ? 0 : -1;
+}
+
+static int handle_request(int fd, char *req, int keep) {
+  char path[512], body[2048];
+  if (sscanf(req, "GET %511s", path) != 1)
+    return respond(fd, 404, "bad request\n", 0), -1;
+  for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+    size_t plen = strlen(routes[i].prefix);
+    if (strncmp(path, routes[i].prefix, plen) == 0) {
+      int len = routes[i].fn(body, sizeof(body) - 1, path + plen);
+      if (len < 0 || (size_t)len >= sizeof(body) - 1)
+        len = (int)strlen(body);
+      body[len] = '\n';
+      body[len + 1] = '\0';
+      return respond(fd, 200, body, keep);
+    }
+  }
+  return respond(fd, 404, "no such route\n", keep);
+}
+
+static void serve(int fd) {
+  char buf[8192];
+  size_t used = 0;
+  for (;;) {
+    char *end;
+    while ((end = memmem(buf, used, "\r\n\r\n", 4)) == NULL) {
+      if (used == sizeof(buf))
+        return;
+      ssize_t r = recv(fd, buf + used, sizeof(buf) - used, 0);
+      if (r <= 0)
+        return;
+      used += (size_t)r;
+    }
+    *end = '\0';
+    int keep = strcasestr(buf, "connection: close") == NULL;
+    if (handle_request(fd, buf, keep) != 0 || !keep)
+      return;
+    size_t consumed = (size_t)(end + 4 - buf);
+    memmove(buf, buf + consumed, used - consumed);
+    used -= consumed;
+  }
+}
+
+static void *worker(void *arg) {
+  int lfd = *(int *)arg;
+  for (;;) {
+    int fd = accept(lfd, NULL, NULL);
+    if (fd < 0) {
+      if (errno == EINTR || errno == ECONNABORTED)
+        continue;
+      return NULL;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    serve(fd);
+    close(fd);
+  }
+}
+
+int main(int argc, char **argv) {
+  int port = 0, threads = 8, opt;
+  const char *portfile = NULL;
+  while ((opt = getopt(argc, argv, "p:t:c:P:")) != -1) {
+    if (opt == 'p') port = atoi(optarg);
+    else if (opt == 't') threads = atoi(optarg);
+    else if (opt == 'c') snprintf(config_path, sizeof(config_path), "%s", optarg);
+    else if (opt == 'P') portfile = optarg;
+    else {
+      fprintf(stderr, "usage: %s [-p PORT] [-t THREADS] [-c CONFIG] [-P PORTFILE]\n", argv[0]);
+      return 2;
+    }
+  }
+  reload_config();
+  struct sigaction sa;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = on_sighup;
+  sa.sa_flags = SA_RESTART;
+  sigaction(SIGHUP, &sa, NULL);
+  signal(SIGPIPE, SIG_IGN);
+
+  int lfd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+  struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  if (bind(lfd, (struct sockaddr *)&addr, sizeof(addr)) != 0 || listen(lfd, 512) != 0) {
+    perror("server: bind/listen");
+    return 1;
+  }
+  socklen_t alen = sizeof(addr);
+  getsockname(lfd, (struct sockaddr *)&addr, &alen);
+  if (portfile != NULL) {
+    FILE *f = fopen(portfile, "w");
+    if (f) fprintf(f, "%d\n", ntohs(addr.sin_port)), fclose(f);
+  }
+  printf("server: pid %ld listening on 127.0.0.1:%d with %d threads, handler %s\n",
+         (long)getpid(), ntohs(addr.sin_port), threads, handler_version());
+  fflush(stdout);
+  for (int i = 0; i < threads; i++) {
+    pthread_t t;
+    pthread_create(&t, NULL, worker, &lfd);
+    pthread_detach(t);
+  }
+  for (;;) {
+    pause();
+    if (hup_pending) {
+      hup_pending = 0;
+      reload_config();
+    }
+  }
+}
