@@ -1,0 +1,23 @@
+# bench/: benchmarks run by `make bench` (bench/run.sh collects their "@key value" lines).
+BENCH_DIR := $(BUILD)/bench
+
+# --- bench_inspect: elf_inspect_fd on a generated plugin with 10,000 exported functions.
+BENCH_MANY10K := $(BENCH_DIR)/many10k.so
+BENCH_INSPECT := $(BENCH_DIR)/bench_inspect
+BENCH_INSPECT_OBJ := $(BUILD)/obj/bench/bench_inspect.o
+$(BENCH_INSPECT_OBJ): EXTRA_CFLAGS += $(ELF_CFLAGS) -DBENCH_MANY10K='"$(BENCH_MANY10K)"'
+
+$(BENCH_DIR)/many10k.c: bench/gen_many.sh | $(DEPS_OK)
+	@mkdir -p $(@D)
+	$(call msg,GEN,$@)
+	$(Q)bench/gen_many.sh 10000 >$@.tmp && mv $@.tmp $@
+
+$(BENCH_MANY10K): $(BENCH_DIR)/many10k.c | $(DEPS_OK)
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O0 -shared -fPIC -Wl,-z,noexecstack -o $@ $<
+
+$(BENCH_INSPECT): $(BENCH_INSPECT_OBJ) $(ELF_LIB) $(BENCH_MANY10K) | $(DEPS_OK)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(BENCH_INSPECT_OBJ) $(ELF_LIB) $(ELF_LIBS)
+
+BENCHES += $(BENCH_INSPECT)
