@@ -13,6 +13,8 @@ struct command {
 static const struct command commands[] = {
     {"inspect", cmd_inspect, "show what a plugin file exports, its hooks and version"},
     {"check", cmd_check, "tell whether a new build may replace a running one"},
+    {"reload", cmd_reload, "reload the plugins of a running daemon and report the outcome"},
+    {"status", cmd_status, "show what a running daemon serves and its last reload"},
 };
 
 static void usage(FILE *f) {

@@ -1,0 +1,83 @@
+/* cmd_status.c - `hotswap status PID`: what a daemon under the shim is running: generation,
+ * plugins and their versions, routed symbols, the last reload and its reason. */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "tools/cmds.h"
+#include "tools/control_client.h"
+#include "tools/jsonread.h"
+#include "tools/util.h"
+
+static void usage(FILE *f) {
+  fprintf(f, "usage: hotswap status [--json] PID\n\n"
+             "Show the plugins process PID runs under hotswap, their versions and the\n"
+             "outcome of the last reload.\n\n"
+             "  --json   print the daemon's answer as JSON\n\n"
+             "Exit status: 0 answered, 2 the process cannot be reached.\n");
+}
+
+static void print_status(const struct jr *doc) {
+  const struct jr *gen = jr_get(doc, "generation");
+  printf("pid %.0f, generation %s, %.0f reloads (%.0f failed)\n", jr_num(doc, "pid"),
+         gen && gen->type == JR_NUMBER ? gen->str : "none", jr_num(doc, "reloads"),
+         jr_num(doc, "failures"));
+  const struct jr *plugins = jr_get(doc, "plugins");
+  for (size_t i = 0; plugins && plugins->type == JR_ARRAY && i < plugins->n; i++) {
+    const struct jr *p = &plugins->kids[i];
+    printf("  %-16s %-14s %4.0f symbols  %s%s\n", jr_str(p, "name"), jr_str(p, "version"),
+           jr_num(p, "routed"), jr_str(p, "path"),
+           jr_bool(p, "reloadable") ? "" : "  (not reloadable)");
+  }
+  const struct jr *last = jr_get(doc, "last_reload");
+  if (last != NULL && last->type == JR_OBJECT)
+    printf("last: %s\n", jr_str(last, "message"));
+}
+
+int cmd_status(int argc, char **argv) {
+  static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
+                                       {"help", no_argument, NULL, 'h'},
+                                       {NULL, 0, NULL, 0}};
+  int json = 0, c;
+  optind = 1;
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+    if (c == 'h')
+      return usage(stdout), 0;
+    if (c != 'j') {
+      cli_bad_option("status", argc, argv);
+      return usage(stderr), 2;
+    }
+    json = 1;
+  }
+  if (argc - optind != 1) {
+    fprintf(stderr, "hotswap status: expected one PID\n");
+    return usage(stderr), 2;
+  }
+  pid_t pid = cc_parse_pid(argv[optind]);
+  if (pid < 0) {
+    fprintf(stderr, "hotswap status: '%s' is not a process id\n", argv[optind]);
+    return usage(stderr), 2;
+  }
+  char sock[4096], err[512], *reply = NULL;
+  if (cc_find_socket(pid, sock, sizeof(sock), err, sizeof(err)) != 0 ||
+      cc_request(sock, "status", 10000, &reply, err, sizeof(err)) != 0) {
+    fprintf(stderr, "hotswap status: %s\n", err);
+    return 2;
+  }
+  struct jr *doc = jr_parse(reply);
+  if (doc == NULL) {
+    fprintf(stderr, "hotswap status: process %ld answered something that is not JSON: %s\n",
+            (long)pid, reply);
+    free(reply);
+    return 2;
+  }
+  if (json)
+    printf("%s\n", reply);
+  else
+    print_status(doc);
+  jr_free(doc);
+  free(reply);
+  return 0;
+}

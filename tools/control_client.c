@@ -1,0 +1,160 @@
+/* control_client.c - finds a daemon's control socket and exchanges one request with it. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tools/control_client.h"
+
+pid_t cc_parse_pid(const char *s) {
+  char *end;
+  errno = 0;
+  long v = strtol(s, &end, 10);
+  if (errno != 0 || *s == '\0' || *end != '\0' || v <= 0 || v > INT_MAX)
+    return -1;
+  return (pid_t)v;
+}
+
+/* Value of `name` in the NUL-separated environment block env[0..len). */
+static const char *env_get(const char *env, size_t len, const char *name) {
+  size_t nl = strlen(name);
+  for (size_t i = 0; i < len; i += strlen(env + i) + 1)
+    if (strncmp(env + i, name, nl) == 0 && env[i + nl] == '=')
+      return env + i + nl + 1;
+  return NULL;
+}
+
+static int read_environ(pid_t pid, char *env, size_t cap, size_t *len) {
+  char path[64];
+  snprintf(path, sizeof(path), "/proc/%ld/environ", (long)pid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return -errno;
+  ssize_t r, got = 0;
+  while ((size_t)got < cap - 1 && (r = read(fd, env + got, cap - 1 - (size_t)got)) > 0)
+    got += r;
+  close(fd);
+  env[got] = '\0';
+  *len = (size_t)got;
+  return 0;
+}
+
+int cc_find_socket(pid_t pid, char *buf, size_t n, char *err, size_t errn) {
+  static char env[1 << 16];
+  size_t len = 0;
+  struct stat st;
+  char proc[64];
+  snprintf(proc, sizeof(proc), "/proc/%ld", (long)pid);
+  if (stat(proc, &st) != 0) {
+    snprintf(err, errn, "no process %ld", (long)pid);
+    return -ESRCH;
+  }
+  int rc = read_environ(pid, env, sizeof(env), &len);
+  if (rc != 0) {
+    snprintf(err, errn, "cannot read the environment of process %ld: %s (run as its user "
+             "or root)", (long)pid, strerror(-rc));
+    return rc;
+  }
+  if (env_get(env, len, "HOTSWAP_PLUGINS") == NULL) {
+    snprintf(err, errn, "process %ld was not started under hotswap (no HOTSWAP_PLUGINS in "
+             "its environment)", (long)pid);
+    return -ENOENT;
+  }
+  const char *given = env_get(env, len, "HOTSWAP_CONTROL");
+  const char *xdg = env_get(env, len, "XDG_RUNTIME_DIR");
+  if (given != NULL && *given != '\0') {
+    snprintf(buf, n, "%s.%ld", given, (long)pid); /* a forked worker's own socket */
+    if (stat(buf, &st) != 0)
+      snprintf(buf, n, "%s", given);
+  } else if (xdg != NULL && *xdg == '/') {
+    snprintf(buf, n, "%s/hotswap/%ld.sock", xdg, (long)pid);
+  } else {
+    snprintf(buf, n, "/tmp/hotswap-%ld/%ld.sock", (long)st.st_uid, (long)pid);
+  }
+  return 0;
+}
+
+static long ms_left(const struct timespec *until) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return (until->tv_sec - now.tv_sec) * 1000 + (until->tv_nsec - now.tv_nsec) / 1000000;
+}
+
+static int fail(char *err, size_t errn, const char *sock, const char *what, int e) {
+  snprintf(err, errn, "%s: %s: %s", sock, what, strerror(e));
+  return -e;
+}
+
+int cc_request(const char *sock, const char *request, int timeout_ms, char **reply,
+               char *err, size_t errn) {
+  struct sockaddr_un addr;
+  struct timespec until;
+  clock_gettime(CLOCK_MONOTONIC, &until);
+  until.tv_sec += timeout_ms / 1000;
+  until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+  if (strlen(sock) >= sizeof(addr.sun_path))
+    return fail(err, errn, sock, "path too long", ENAMETOOLONG);
+  memset(&addr, 0, sizeof(addr));
+  addr.sun_family = AF_UNIX;
+  snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", sock);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return fail(err, errn, sock, "socket", errno);
+  if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0) {
+    int e = errno;
+    close(fd);
+    return fail(err, errn, sock, "cannot connect", e);
+  }
+  char line[64];
+  int len = snprintf(line, sizeof(line), "%s\n", request);
+  if (send(fd, line, (size_t)len, MSG_NOSIGNAL) != len) {
+    int e = errno;
+    close(fd);
+    return fail(err, errn, sock, "send", e);
+  }
+  size_t used = 0, cap = 4096;
+  char *buf = malloc(cap);
+  int rc = buf ? 0 : -ENOMEM;
+  while (rc == 0) {
+    long left = ms_left(&until);
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    if (left <= 0 || poll(&p, 1, (int)left) == 0) {
+      rc = fail(err, errn, sock, "no answer in time", ETIMEDOUT);
+      break;
+    }
+    if (used + 1 >= cap) {
+      char *b = realloc(buf, cap *= 2);
+      if (b == NULL) {
+        rc = -ENOMEM;
+        break;
+      }
+      buf = b;
+    }
+    ssize_t r = recv(fd, buf + used, cap - 1 - used, 0);
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r <= 0)
+      break;
+    used += (size_t)r;
+  }
+  close(fd);
+  if (rc == 0 && used == 0)
+    rc = fail(err, errn, sock, "connection closed without an answer", ECONNRESET);
+  if (rc != 0) {
+    free(buf);
+    return rc;
+  }
+  buf[used] = '\0';
+  buf[strcspn(buf, "\n")] = '\0';
+  *reply = buf;
+  return 0;
+}

@@ -1,0 +1,22 @@
+/* control_client.h - talking to a running daemon's hotswap control socket (prefix cc_). */
+#ifndef HOTSWAP_TOOLS_CONTROL_CLIENT_H
+#define HOTSWAP_TOOLS_CONTROL_CLIENT_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Find the control socket of process `pid`: the HOTSWAP_CONTROL or XDG_RUNTIME_DIR in its
+ * environment (/proc/PID/environ), else /tmp/hotswap-<its uid>/<pid>.sock. A forked worker
+ * serves "<HOTSWAP_CONTROL>.<pid>". Writes the path into buf (n bytes). Returns 0, or -errno
+ * with a reason in err (errn bytes): no such process, not ours to read, not under hotswap. */
+int cc_find_socket(pid_t pid, char *buf, size_t n, char *err, size_t errn);
+
+/* Send one request line and read the one-line reply (malloc'd, newline stripped) into
+ * *reply, waiting at most timeout_ms. Returns 0 or -errno with a reason in err. */
+int cc_request(const char *sock, const char *request, int timeout_ms, char **reply,
+               char *err, size_t errn);
+
+/* Parse "PID" (a positive decimal). Returns the pid or -1. */
+pid_t cc_parse_pid(const char *s);
+
+#endif
