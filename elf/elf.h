@@ -45,6 +45,9 @@ struct elf_sym {
   uint64_t value;           /* st_value (0 for undefined symbols) */
   uint64_t size;
   bool live; /* name starts with the live prefix (case-insensitive) */
+  /* false for a non-default version kept for old callers (name@V1 beside name@@V2); among
+   * exports of the same name the default version sorts first. true when unversioned. */
+  bool default_version;
 };
 
 /* The hotswap version note written by `hotswap build` (see hotswap.h). */
@@ -65,6 +68,10 @@ struct elf_live_type {
   uint32_t size;
   uint32_t align;
   uint64_t fingerprint; /* layout hash; differs when size, alignment or any field moves */
+  /* fingerprint = FNV-1a 64 over the field names (whitespace dropped), seeded with
+   * layout_hash; layout_hash is hash_lo | hash_hi << 32 as HOTSWAP_LAYOUT_HASH made it (the
+   * value hotswap_live_table's types carry). */
+  uint64_t layout_hash;
 };
 
 struct elf_info {
@@ -83,6 +90,7 @@ struct elf_info {
   size_t n_undefs;
 
   bool execstack; /* PT_GNU_STACK with PF_X, or no PT_GNU_STACK at all */
+  bool no_gnu_stack; /* the "no PT_GNU_STACK at all" case of execstack */
   bool textrel;   /* DT_TEXTREL or DF_TEXTREL */
   bool nodelete;  /* DF_1_NODELETE: dlclose cannot unload it */
   bool has_unique; /* some export is STB_GNU_UNIQUE: dlclose cannot unload it */
@@ -117,6 +125,24 @@ void elf_info_free(struct elf_info *info);
 
 /* Binary search of exports by name; NULL when not exported. */
 const struct elf_sym *elf_find_export(const struct elf_info *info, const char *name);
+
+/* The reasons elf_check_compat() and elf_check_loadable() give, one line each, in this one
+ * place: the CLI, the loader's log and the tests quote them. They describe the new build;
+ * the caller prefixes the plugin's file name ("libhandler.so: drops function 'x'"). */
+#define ELF_R_CLASS "is %d-bit (%s), the running build is %d-bit"
+#define ELF_R_MACHINE "is built for %s, the running build is %s"
+#define ELF_R_NOT_DYN "is not a shared object (%s); link it with -shared"
+#define ELF_R_ABI "hotswap ABI version %u, this shim speaks %d"
+#define ELF_R_EXECSTACK \
+  "needs an executable stack (PT_GNU_STACK is RWX); rebuild without -z execstack"
+#define ELF_R_NO_GNU_STACK \
+  "needs an executable stack (no PT_GNU_STACK header); rebuild with -z noexecstack"
+#define ELF_R_TEXTREL "has text relocations (TEXTREL); rebuild with -fPIC"
+#define ELF_R_DROPS_FUNC "drops function '%s'"
+#define ELF_R_NOT_FUNC "'%s' is now %s (%s), was a function" /* "a variable", "OBJECT" */
+#define ELF_R_LIVE_TYPE                                                                    \
+  "live type '%s' changed layout (size %u -> %u, fields '%s' -> '%s') and no upgrade is " \
+  "declared"
 
 /* A list of human-readable reasons, one line each, e.g.
  * "drops function 'handle_stats'". */
