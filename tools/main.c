@@ -15,6 +15,7 @@ static const struct command commands[] = {
     {"check", cmd_check, "tell whether a new build may replace a running one"},
     {"reload", cmd_reload, "reload the plugins of a running daemon and report the outcome"},
     {"status", cmd_status, "show what a running daemon serves and its last reload"},
+    {"build", cmd_build, "compile a plugin folder, stamped from git, with its live table"},
 };
 
 static void usage(FILE *f) {
