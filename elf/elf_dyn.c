@@ -318,8 +318,7 @@ static int read_symbol(struct elf_ctx *c, struct symsrc *s, size_t i, struct elf
   return 1;
 }
 
-static int cmp_sym(const void *a, const void *b) {
-  const struct elf_sym *x = a, *y = b;
+static int cmp_sym(const struct elf_sym *x, const struct elf_sym *y) {
   int r = strcmp(x->name, y->name);
   if (r != 0)
     return r;
@@ -328,6 +327,78 @@ static int cmp_sym(const void *a, const void *b) {
   if (x->version == NULL || y->version == NULL)
     return (x->version != NULL) - (y->version != NULL);
   return strcmp(x->version, y->version);
+}
+
+/* Sorting 10,000 names with qsort and strcmp costs more than the rest of the parse, so
+ * the sort compares the first 8 bytes of each name as one big-endian integer and calls
+ * strcmp only on a tie. Bottom-up merge sort: O(n log n) whatever the input. */
+struct sortkey {
+  uint64_t key;
+  const struct elf_sym *sym;
+};
+
+static uint64_t name_key(const char *s) {
+  uint64_t k = 0;
+  int i = 0;
+  for (; i < 8 && s[i] != '\0'; i++)
+    k = k << 8 | (unsigned char)s[i];
+  return i == 0 ? 0 : k << 8 * (8 - i); /* zero padding sorts shorter names first */
+}
+
+static bool key_less(const struct sortkey *a, const struct sortkey *b) {
+  if (a->key != b->key)
+    return a->key < b->key;
+  return cmp_sym(a->sym, b->sym) < 0;
+}
+
+static void merge_pass(const struct sortkey *src, struct sortkey *dst, size_t n, size_t w) {
+  for (size_t lo = 0; lo < n; lo += 2 * w) {
+    size_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
+    size_t i = lo, j = mid, k = lo;
+    while (i < mid && j < hi)
+      dst[k++] = key_less(&src[j], &src[i]) ? src[j++] : src[i++];
+    while (i < mid)
+      dst[k++] = src[i++];
+    while (j < hi)
+      dst[k++] = src[j++];
+  }
+}
+
+/* Moves syms into the order of sorted[] in place, following each permutation cycle; uses
+ * sorted[].key as scratch for the source index once the sort no longer needs it. */
+static void permute(struct elf_sym *syms, struct sortkey *sorted, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    sorted[i].key = (uint64_t)(sorted[i].sym - syms);
+  for (size_t i = 0; i < n; i++) {
+    if (sorted[i].key == i)
+      continue;
+    struct elf_sym held = syms[i];
+    size_t j = i;
+    while (sorted[j].key != i) {
+      size_t from = (size_t)sorted[j].key;
+      syms[j] = syms[from];
+      sorted[j].key = j;
+      j = from;
+    }
+    syms[j] = held;
+    sorted[j].key = j;
+  }
+}
+
+static int sort_syms(struct elf_ctx *c, struct elf_sym *syms, size_t n) {
+  if (n < 2)
+    return 0;
+  struct sortkey *a = malloc(2 * n * sizeof(*a));
+  if (a == NULL)
+    return elf_fail(c, -ENOMEM, "out of memory");
+  struct sortkey *src = a, *dst = a + n, *t;
+  for (size_t i = 0; i < n; i++)
+    src[i] = (struct sortkey){name_key(syms[i].name), &syms[i]};
+  for (size_t w = 1; w < n; w *= 2, t = src, src = dst, dst = t)
+    merge_pass(src, dst, n, w);
+  permute(syms, src, n);
+  free(a);
+  return 0;
 }
 
 /* Hooks, live count and STB_GNU_UNIQUE, from the sorted exports. */
@@ -367,10 +438,12 @@ static int fill_symbols(struct elf_ctx *c, struct symsrc *s) {
   info->n_exports = ne;
   info->undefs = all + s->n - nu;
   info->n_undefs = nu;
-  qsort(info->exports, ne, sizeof(*all), cmp_sym);
-  qsort(info->undefs, nu, sizeof(*all), cmp_sym);
-  summarize(info);
-  return 0;
+  int rc = sort_syms(c, info->exports, ne);
+  if (rc == 0)
+    rc = sort_syms(c, info->undefs, nu);
+  if (rc == 0)
+    summarize(info);
+  return rc;
 }
 
 int elf_parse_symbols(struct elf_ctx *c) {
