@@ -190,6 +190,15 @@ static void put_c_string(FILE *f, const char *s) {
   fputc('"', f);
 }
 
+/* clang's AddressSanitizer pads globals, even in named sections, which would break a note
+ * and the stride of the hotswap_static records; gcc leaves such globals alone (and warns
+ * about the attribute). */
+static const char no_asan[] = "#if defined(__clang__)\n"
+                              "#define NO_ASAN_ __attribute__((no_sanitize(\"address\")))\n"
+                              "#else\n"
+                              "#define NO_ASAN_\n"
+                              "#endif\n\n";
+
 /* Append "key=value\0" to buf. Returns the new length, or SIZE_MAX when it does not fit. */
 static size_t kv(char *buf, size_t len, size_t cap, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
@@ -227,14 +236,14 @@ int bld_gen_note(const char *path, const char *name, const struct bld_stamp *st,
   FILE *f = gen_open(path, "its hotswap version note", name, err);
   if (f == NULL)
     return -EIO;
-  fprintf(f, "#include <stdint.h>\n\n"
-             "__attribute__((used, section(\"%s\"), aligned(4)))\n"
+  fprintf(f, "#include <stdint.h>\n\n%s"
+             "__attribute__((used, section(\"%s\"), aligned(4))) NO_ASAN_\n"
              "static const struct {\n"
              "  uint32_t namesz, descsz, type;\n"
              "  char name[8];\n"
              "  unsigned char desc[%zu];\n"
              "} hotswap_version_note = {8, %zu, 0x%08xu, \"%s\", {",
-          HOTSWAP_NOTE_SECTION, n, n, HOTSWAP_NT_VERSION, HOTSWAP_NOTE_NAME);
+          no_asan, HOTSWAP_NOTE_SECTION, n, n, HOTSWAP_NT_VERSION, HOTSWAP_NOTE_NAME);
   for (size_t i = 0; i < n; i++)
     fprintf(f, "%s0x%02x,", i % 12 == 0 ? "\n    " : " ", (unsigned char)desc[i]);
   fprintf(f, "\n}};\n");
@@ -309,13 +318,13 @@ int bld_gen_static_record(const char *path, const char *name, const char *id,
   for (size_t i = 0; bld_static_renamed[i] != NULL; i++)
     if (strcmp(bld_static_renamed[i], "hotswap_live_table") != 0)
       fprintf(f, "#pragma weak %s\n", bld_static_renamed[i]);
-  fprintf(f, "extern const struct hotswap_live_table hotswap_live_table;\n\n"
+  fprintf(f, "extern const struct hotswap_live_table hotswap_live_table;\n\n%s"
              "extern const struct hotswap_static_plugin hotswap_static_plugin_%s;\n"
              "__attribute__((used, section(HOTSWAP_STATIC_SECTION), "
-             "visibility(\"default\")))\n"
+             "visibility(\"default\"))) NO_ASAN_\n"
              "const struct hotswap_static_plugin hotswap_static_plugin_%s = {\n"
              "    HOTSWAP_ABI_VERSION, (uint32_t)sizeof(struct hotswap_static_plugin),\n    ",
-          id, id);
+          no_asan, id, id);
   put_c_string(f, name);
   fprintf(f, ", ");
   put_c_string(f, st->commit);

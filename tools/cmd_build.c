@@ -623,6 +623,14 @@ static int rename_hooks(struct build *b, const char *obj) {
             : bld_argv_pushf(&cmd, "%s=%s__%s", bld_static_renamed[i], b->id,
                              bld_static_renamed[i]);
   }
+  /* AddressSanitizer's ODR indicator of the table (gcc, clang) would clash just the same. */
+  static const char *const odr[] = {"__odr_asan.", "__odr_asan_gen_"};
+  for (size_t i = 0; i < 2 && rc == 0; i++) {
+    rc = bld_argv_push(&cmd, "--redefine-sym");
+    rc = rc ? rc
+            : bld_argv_pushf(&cmd, "%shotswap_live_table=%s%s__hotswap_live_table", odr[i],
+                             odr[i], b->id);
+  }
   rc = rc ? rc : bld_argv_push(&cmd, obj);
   rc = rc < 0 ? 2 : run(b, &cmd);
   bld_argv_free(&cmd);

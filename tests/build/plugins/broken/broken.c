@@ -1,0 +1,2 @@
+/* broken.c - fixture: does not compile. */
+int broken(void) { return undeclared_thing; }

@@ -1,0 +1,3 @@
+/* a.c - fixture: 'live_Count' clashes with b.c's 'LIVE_count' (names are case-insensitive). */
+int live_Count(void);
+int live_Count(void) { return 1; }

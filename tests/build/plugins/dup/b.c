@@ -1,0 +1,2 @@
+/* b.c - fixture: see a.c. */
+int LIVE_count = 2;

@@ -1,0 +1,6 @@
+/* b.c - fixture: see a.c. */
+#include "hotswap.h"
+typedef struct {
+  long id;
+} live_item;
+HOTSWAP_LIVE_TYPE(live_item, id);

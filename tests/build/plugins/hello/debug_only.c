@@ -1,0 +1,3 @@
+/* debug_only.c - fixture: left out by --exclude/--include in tests/build. */
+int live_debug_dump(void);
+int live_debug_dump(void) { return 7; }
