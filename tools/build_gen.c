@@ -119,7 +119,8 @@ static int collect_types(const struct elf_info *info, struct bld_live *out) {
   out->types = calloc(info->n_live_types + 1, sizeof(*out->types));
   if (out->types == NULL)
     return -ENOMEM;
-  memcpy(out->types, info->live_types, info->n_live_types * sizeof(*out->types));
+  if (info->n_live_types > 0)
+    memcpy(out->types, info->live_types, info->n_live_types * sizeof(*out->types));
   qsort(out->types, info->n_live_types, sizeof(*out->types), cmp_type);
   size_t n = 0;
   for (size_t i = 0; i < info->n_live_types; i++) {

@@ -248,6 +248,12 @@ expect_grep "hooks are renamed per plugin" "$T_TMP/nm" "T alpha__hotswap_on_load
 expect_no_grep "no plain hotswap_on_load is left" "$T_TMP/nm" " hotswap_on_load"
 expect_grep "the registration record" "$T_TMP/nm" "D hotswap_static_plugin_alpha"
 CCB=${CC:-cc}
+# A sanitizer build (SANITIZE=...) made libhotswap_static.a instrumented: link hosts alike.
+HOSTSAN=""
+nm "$B/libhotswap_static.a" | grep -q __asan_ && HOSTSAN="$HOSTSAN -fsanitize=address"
+nm "$B/libhotswap_static.a" | grep -q __ubsan_ && HOSTSAN="$HOSTSAN -fsanitize=undefined"
+nm "$B/libhotswap_static.a" | grep -q __tsan_ && HOSTSAN="$HOSTSAN -fsanitize=thread"
+CCB="$CCB $HOSTSAN"
 EXPECTED="alpha: export
 alpha: import
 beta: reloadable
@@ -283,9 +289,10 @@ SAN=$T_TMP/static-asan
 "$HS" build --static-linking "$REPO/plugins/alpha" "$SAN" -- -fsanitize=address,undefined \
   >/dev/null && "$HS" build --static-linking "$REPO/plugins/beta" "$SAN" -- \
   -fsanitize=address,undefined >/dev/null
-$CCB -fsanitize=address,undefined -I"$ROOT/include" -o "$T_TMP/hostsan" \
+# The runner is compiled from source here: $B/libhotswap_static.a may carry another sanitizer.
+${CC:-cc} -fsanitize=address,undefined -I"$ROOT/include" -o "$T_TMP/hostsan" \
   "$ROOT/tests/build/static_host_main.c" "$SAN/libalpha.a" "$SAN/libbeta.a" \
-  "$B/libhotswap_static.a"
+  "$ROOT/tools/static/static_host.c" "$ROOT/common/errors.c"
 expect_eq "static plugins under AddressSanitizer: same lifecycle" \
   "$(ASAN_OPTIONS=detect_leaks=0 "$T_TMP/hostsan" 2>&1)" "$EXPECTED"
 
