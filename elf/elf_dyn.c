@@ -35,59 +35,142 @@ static size_t find_section(struct elf_ctx *c, GElf_Word type) {
 
 /* ---- dynamic section ---------------------------------------------------------------- */
 
-static int dyn_string(struct elf_ctx *c, const char *tab, size_t size, GElf_Xword off,
+/* The dynamic entries and the string table their names point into. */
+struct dynsrc {
+  Elf_Data *d;
+  const char *str;
+  size_t strsz;
+};
+
+static int dyn_string(struct elf_ctx *c, const struct dynsrc *src, GElf_Xword off,
                       const char *what, const char **out) {
-  if (off >= size)
+  if (off >= src->strsz)
     return elf_fail(c, HOTSWAP_EBADELF,
-                    "%s string offset %ju is past the end of '.dynstr' (%zu bytes)", what,
-                    (uintmax_t)off, size);
-  *out = tab + off;
+                    "%s string offset %ju is past the end of the dynamic string table (%zu "
+                    "bytes)",
+                    what, (uintmax_t)off, src->strsz);
+  *out = src->str + off;
   return 0;
 }
 
-/* Reads .dynamic. A file without section headers keeps its PT_DYNAMIC unread: hotswap
- * needs the sections to find the symbol table anyway (see elf_parse_symbols). */
-int elf_parse_dynamic(struct elf_ctx *c) {
+/* File offset of [vaddr, vaddr+size) through the PT_LOAD segments; -1 when not mapped. */
+static int vaddr_to_off(struct elf_ctx *c, uint64_t vaddr, uint64_t size, size_t *off) {
+  for (size_t i = 0; i < c->phnum; i++) {
+    GElf_Phdr ph;
+    if (gelf_getphdr(c->elf, (int)i, &ph) == NULL || ph.p_type != PT_LOAD ||
+        vaddr < ph.p_vaddr || vaddr - ph.p_vaddr > ph.p_filesz ||
+        size > ph.p_filesz - (vaddr - ph.p_vaddr))
+      continue;
+    uint64_t o = ph.p_offset + (vaddr - ph.p_vaddr);
+    if (o < ph.p_offset || o > c->len || size > c->len - o)
+      return -1;
+    *off = (size_t)o;
+    return 0;
+  }
+  return -1;
+}
+
+/* PT_DYNAMIC, what the dynamic linker reads: 1 when found, 0 when the file has none. */
+static int dyn_from_segment(struct elf_ctx *c, struct dynsrc *src) {
+  GElf_Phdr ph;
+  size_t i = 0;
+  for (; i < c->phnum; i++)
+    if (gelf_getphdr(c->elf, (int)i, &ph) != NULL && ph.p_type == PT_DYNAMIC)
+      break;
+  if (i == c->phnum)
+    return 0;
+  if (ph.p_offset > c->len || ph.p_filesz > c->len - ph.p_offset)
+    return elf_fail(c, HOTSWAP_EBADELF,
+                    "PT_DYNAMIC (offset %ju, size %ju) extends past the end of the file (%zu "
+                    "bytes)",
+                    (uintmax_t)ph.p_offset, (uintmax_t)ph.p_filesz, c->len);
+  src->d = elf_getdata_rawchunk(c->elf, (int64_t)ph.p_offset, ph.p_filesz, ELF_T_DYN);
+  if (src->d == NULL)
+    return elf_fail(c, HOTSWAP_EBADELF, "cannot read PT_DYNAMIC: %s", elf_errmsg(-1));
+  uint64_t strtab = 0, strsz = 0;
+  size_t n = src->d->d_size / gelf_fsize(c->elf, ELF_T_DYN, 1, EV_CURRENT), off = 0;
+  GElf_Dyn dyn;
+  for (size_t k = 0; k < n && gelf_getdyn(src->d, (int)k, &dyn) != NULL; k++) {
+    if (dyn.d_tag == DT_NULL)
+      break;
+    if (dyn.d_tag == DT_STRTAB)
+      strtab = dyn.d_un.d_ptr;
+    else if (dyn.d_tag == DT_STRSZ)
+      strsz = dyn.d_un.d_val;
+  }
+  if (strsz == 0)
+    return 1; /* no names to read; flags still count */
+  if (vaddr_to_off(c, strtab, strsz, &off) != 0)
+    return elf_fail(c, HOTSWAP_EBADELF,
+                    "DT_STRTAB (address 0x%jx, %ju bytes) is not inside a loaded segment",
+                    (uintmax_t)strtab, (uintmax_t)strsz);
+  if (c->buf[off + strsz - 1] != '\0')
+    return elf_fail(c, HOTSWAP_EBADELF, "the dynamic string table does not end with a NUL");
+  src->str = elf_strndup(c, (const char *)c->buf + off, strsz);
+  src->strsz = strsz;
+  return src->str != NULL ? 1 : elf_fail(c, -ENOMEM, "out of memory");
+}
+
+/* .dynamic, for files without program headers (never loadable, but still inspected). */
+static int dyn_from_section(struct elf_ctx *c, struct dynsrc *src) {
   size_t idx = find_section(c, SHT_DYNAMIC);
   if (idx == 0)
     return 0;
   GElf_Shdr sh;
-  Elf_Data *d;
-  const char *tab;
-  size_t tabsz;
   int rc = elf_sec_hdr(c, idx, &sh);
   if (rc == 0)
-    rc = elf_sec_data(c, idx, &sh, &d);
+    rc = elf_sec_data(c, idx, &sh, &src->d);
   if (rc == 0)
-    rc = elf_strtab(c, sh.sh_link, elf_sec_name(c, idx), &tab, &tabsz);
-  if (rc != 0)
-    return rc;
-  size_t n = d->d_size / gelf_fsize(c->elf, ELF_T_DYN, 1, EV_CURRENT), n_needed = 0;
-  GElf_Dyn dyn;
-  for (size_t i = 0; i < n && gelf_getdyn(d, (int)i, &dyn) != NULL; i++) {
-    if (dyn.d_tag == DT_NULL)
-      break;
-    if (dyn.d_tag == DT_NEEDED)
-      n_needed++;
-  }
+    rc = elf_strtab(c, sh.sh_link, elf_sec_name(c, idx), &src->str, &src->strsz);
+  return rc == 0 ? 1 : rc;
+}
+
+static int dyn_entry(struct elf_ctx *c, const struct dynsrc *src, const GElf_Dyn *dyn) {
   struct elf_info *info = c->info;
-  info->needed = elf_alloc(c, (n_needed + 1) * sizeof(*info->needed));
-  if (info->needed == NULL)
-    return elf_fail(c, -ENOMEM, "out of memory");
-  for (size_t i = 0; i < n && rc == 0 && gelf_getdyn(d, (int)i, &dyn) != NULL; i++) {
+  switch (dyn->d_tag) {
+  case DT_NEEDED:
+    return dyn_string(c, src, dyn->d_un.d_val, "DT_NEEDED", &info->needed[info->n_needed++]);
+  case DT_SONAME:
+    return dyn_string(c, src, dyn->d_un.d_val, "DT_SONAME", &info->soname);
+  case DT_TEXTREL:
+    info->textrel = true;
+    break;
+  case DT_FLAGS:
+    info->textrel |= (dyn->d_un.d_val & DF_TEXTREL) != 0;
+    break;
+  case DT_FLAGS_1:
+    info->nodelete |= (dyn->d_un.d_val & DF_1_NODELETE) != 0;
+    break;
+  default:
+    break;
+  }
+  return 0;
+}
+
+/* Reads the dynamic entries from PT_DYNAMIC (else .dynamic): SONAME, DT_NEEDED, TEXTREL
+ * and NODELETE. */
+int elf_parse_dynamic(struct elf_ctx *c) {
+  struct dynsrc src = {NULL, "", 0};
+  int rc = dyn_from_segment(c, &src);
+  if (rc == 0)
+    rc = dyn_from_section(c, &src);
+  if (rc <= 0)
+    return rc;
+  size_t n = src.d->d_size / gelf_fsize(c->elf, ELF_T_DYN, 1, EV_CURRENT), n_needed = 0;
+  GElf_Dyn dyn;
+  for (size_t i = 0; i < n && gelf_getdyn(src.d, (int)i, &dyn) != NULL; i++) {
     if (dyn.d_tag == DT_NULL)
       break;
-    if (dyn.d_tag == DT_NEEDED)
-      rc = dyn_string(c, tab, tabsz, dyn.d_un.d_val, "DT_NEEDED",
-                      &info->needed[info->n_needed++]);
-    else if (dyn.d_tag == DT_SONAME)
-      rc = dyn_string(c, tab, tabsz, dyn.d_un.d_val, "DT_SONAME", &info->soname);
-    else if (dyn.d_tag == DT_TEXTREL)
-      info->textrel = true;
-    else if (dyn.d_tag == DT_FLAGS && (dyn.d_un.d_val & DF_TEXTREL))
-      info->textrel = true;
-    else if (dyn.d_tag == DT_FLAGS_1 && (dyn.d_un.d_val & DF_1_NODELETE))
-      info->nodelete = true;
+    n_needed += dyn.d_tag == DT_NEEDED;
+  }
+  c->info->needed = elf_alloc(c, (n_needed + 1) * sizeof(*c->info->needed));
+  if (c->info->needed == NULL)
+    return elf_fail(c, -ENOMEM, "out of memory");
+  rc = 0;
+  for (size_t i = 0; i < n && rc == 0 && gelf_getdyn(src.d, (int)i, &dyn) != NULL; i++) {
+    if (dyn.d_tag == DT_NULL)
+      break;
+    rc = dyn_entry(c, &src, &dyn);
   }
   return rc;
 }

@@ -692,7 +692,40 @@ static void elf_inspect__bad_strings__are_rejected(void **state) {
   expect_error(buf, len, HOTSWAP_EBADELF, want);
   sym->st_name = name;
   buf[shdr(buf, str)->sh_offset + shdr(buf, str)->sh_size - 1] = 'x';
-  snprintf(want, sizeof(want), "string table [%zu] '.dynstr' does not end with a NUL", str);
+  expect_error(buf, len, HOTSWAP_EBADELF, "the dynamic string table does not end with a NUL");
+  free(buf);
+  /* Through .dynsym's sh_link only (.shstrtab is not read as a linked string table). */
+  buf = load("normal.so", &len);
+  size_t shstr = ehdr(buf)->e_shstrndx;
+  shdr(buf, find_sec(buf, ".dynsym"))->sh_link = (uint32_t)shstr;
+  Elf64_Shdr *ss = shdr(buf, shstr);
+  buf[ss->sh_offset + ss->sh_size - 1] = 'x';
+  snprintf(want, sizeof(want), "string table [%zu] '.shstrtab' does not end with a NUL", shstr);
+  expect_error(buf, len, HOTSWAP_EBADELF, want);
+  free(buf);
+}
+
+/* The dynamic linker reads PT_DYNAMIC, not the section headers: neither may hide TEXTREL. */
+static void elf_inspect__textrel_hidden_from_sections__is_still_found(void **state) {
+  (void)state;
+  size_t len;
+  unsigned char *buf = load("textrel.so", &len);
+  shdr(buf, find_sec(buf, ".dynamic"))->sh_type = SHT_PROGBITS;
+  struct elf_info *in;
+  char err[ELF_ERR_MAX];
+  assert_int_equal(elf_inspect_mem(buf, len, NULL, &in, err), 0);
+  assert_true(in->textrel);
+  elf_info_free(in);
+  /* A DT_STRTAB that points outside every loaded segment is refused. */
+  Elf64_Phdr *ph = (Elf64_Phdr *)(buf + ehdr(buf)->e_phoff);
+  for (size_t i = 0; i < ehdr(buf)->e_phnum; i++)
+    if (ph[i].p_type == PT_DYNAMIC)
+      for (Elf64_Dyn *d = (Elf64_Dyn *)(buf + ph[i].p_offset); d->d_tag != DT_NULL; d++)
+        if (d->d_tag == DT_STRTAB)
+          d->d_un.d_ptr = 0x7fff0000;
+  char want[ELF_ERR_MAX];
+  snprintf(want, sizeof(want), "DT_STRTAB (address 0x7fff0000, %ju bytes) is not inside a loaded segment",
+           (uintmax_t)shdr(buf, find_sec(buf, ".dynstr"))->sh_size);
   expect_error(buf, len, HOTSWAP_EBADELF, want);
   free(buf);
 }
@@ -903,6 +936,7 @@ int main(void) {
       cmocka_unit_test(elf_inspect__bad_sh_link__is_rejected),
       cmocka_unit_test(elf_inspect__bad_strings__are_rejected),
       cmocka_unit_test(elf_inspect__bad_notes__are_rejected),
+      cmocka_unit_test(elf_inspect__textrel_hidden_from_sections__is_still_found),
       cmocka_unit_test(elf_inspect__mutated_normal_plugin__never_crashes),
       cmocka_unit_test(elf_inspect__random_buffers__never_crash),
   };
