@@ -110,20 +110,32 @@ struct elf_info {
 };
 
 struct elf_opts {
-  const char *live_prefix; /* NULL: HOTSWAP_LIVE_PREFIX */
+  const char *live_prefix; /* NULL: HOTSWAP_LIVE_PREFIX; "": no symbol is live */
 };
 
 /* Inspect a plugin from an open file descriptor (read from offset 0 with pread; the fd's
  * offset is left alone) or a buffer. On success *out is set and must be released with
- * elf_info_free(). On failure returns a negative code and, when err is not NULL, writes a
- * NUL-terminated reason into err (ELF_ERR_MAX bytes). opts may be NULL.
+ * elf_info_free(); it owns every string and array it points to (the input may be freed).
+ * On failure *out is NULL, the return is a negative code and, when err is not NULL, err
+ * holds a NUL-terminated reason (ELF_ERR_MAX bytes):
+ *   HOTSWAP_ENOTELF  "file is empty", "not an ELF file (bad magic)"
+ *   HOTSWAP_EBADELF  a specific reason naming the section, note or symbol, e.g.
+ *                    "section header table at offset 14096 is past the end of the file
+ *                    (4096 bytes)"
+ *   -EISDIR          "is a directory, not an ELF file"; -EINVAL "not a regular file"
+ *   -EFBIG           "file is larger than 1 GiB (N bytes); refusing to read it"
+ *   -errno           "cannot read: ..." / "cannot stat: ..."; -ENOMEM "out of memory"
+ * A 32-bit or foreign-machine file inspects fine; elf_check_loadable() rejects it.
+ * Exports and undefs come from .dynsym (a file without section headers is refused with
+ * HOTSWAP_EBADELF); SONAME, NEEDED, TEXTREL and NODELETE from PT_DYNAMIC.
  * Thread-safe: no shared state besides libelf's version handshake, done once. */
 int elf_inspect_fd(int fd, const struct elf_opts *opts, struct elf_info **out, char *err);
 int elf_inspect_mem(const void *buf, size_t len, const struct elf_opts *opts,
                     struct elf_info **out, char *err);
 void elf_info_free(struct elf_info *info);
 
-/* Binary search of exports by name; NULL when not exported. */
+/* Binary search of exports by name; NULL when not exported. With several versions of a
+ * name, returns the default one (name@@V2), else the first non-default. O(log n). */
 const struct elf_sym *elf_find_export(const struct elf_info *info, const char *name);
 
 /* The reasons elf_check_compat() and elf_check_loadable() give, one line each, in this one
@@ -150,7 +162,7 @@ struct elf_reasons {
   char **lines;
   size_t n;
 };
-void elf_reasons_free(struct elf_reasons *r);
+void elf_reasons_free(struct elf_reasons *r); /* and resets *r to {NULL, 0} */
 
 /* Compare a new build against the running one. Returns 0 when `new_` may replace `old`,
  * HOTSWAP_EINCOMPAT when not (every reason is appended to *why, which the caller frees with
@@ -163,7 +175,13 @@ int elf_check_compat(const struct elf_info *old, const struct elf_info *new_,
 
 /* Checks of one build on its own (used for the first load, where nothing is replaced):
  * ET_DYN, class/machine of this process, no exec stack, no TEXTREL, ABI version.
- * Same return convention as elf_check_compat. */
+ * Same return convention as elf_check_compat.
+ *
+ * Both: *why must start as {NULL, 0} or hold earlier reasons; why may be NULL (the code
+ * alone is returned). Reasons come in a fixed order: class, machine, type, ABI, stack,
+ * TEXTREL, then functions by name, then live types by name. compat also applies the
+ * one-build checks to new_, against old's class and machine. A function that survives
+ * only as a non-default version (name@V1) counts as dropped. Thread-safe (reads only). */
 int elf_check_loadable(const struct elf_info *info, struct elf_reasons *why);
 
 /* Names for printing. */

@@ -7,6 +7,7 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -897,6 +898,43 @@ static void elf_inspect__random_buffers__never_crash(void **state) {
   elf_info_free(ref);
 }
 
+/* Several threads inspecting at once (run under SANITIZE=thread to see races). */
+static void *inspect_many(void *arg) {
+  const char *path = arg;
+  uintptr_t hash = 0;
+  for (int i = 0; i < 40; i++) {
+    char err[ELF_ERR_MAX];
+    struct elf_info *in = NULL;
+    int fd = open(path, O_RDONLY);
+    if (fd < 0 || elf_inspect_fd(fd, NULL, &in, err) != 0 || in->n_exports != 11) {
+      if (fd >= 0)
+        close(fd);
+      elf_info_free(in);
+      return NULL;
+    }
+    close(fd);
+    hash = (uintptr_t)in->content_hash;
+    elf_info_free(in);
+  }
+  return (void *)(hash | 1);
+}
+
+static void elf_inspect__concurrent_threads__agree(void **state) {
+  (void)state;
+  char path[4096];
+  fixture_path("normal.so", path, sizeof(path));
+  pthread_t t[4];
+  void *res[4];
+  for (int i = 0; i < 4; i++)
+    assert_int_equal(pthread_create(&t[i], NULL, inspect_many, path), 0);
+  for (int i = 0; i < 4; i++)
+    assert_int_equal(pthread_join(t[i], &res[i]), 0);
+  for (int i = 0; i < 4; i++) {
+    assert_non_null(res[i]);
+    assert_ptr_equal(res[i], res[0]);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(elf_inspect__normal_plugin__reads_header),
@@ -939,6 +977,7 @@ int main(void) {
       cmocka_unit_test(elf_inspect__textrel_hidden_from_sections__is_still_found),
       cmocka_unit_test(elf_inspect__mutated_normal_plugin__never_crashes),
       cmocka_unit_test(elf_inspect__random_buffers__never_crash),
+      cmocka_unit_test(elf_inspect__concurrent_threads__agree),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
