@@ -21,3 +21,22 @@ $(BENCH_INSPECT): $(BENCH_INSPECT_OBJ) $(ELF_LIB) $(BENCH_MANY10K) | $(DEPS_OK)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(BENCH_INSPECT_OBJ) $(ELF_LIB) $(ELF_LIBS)
 
 BENCHES += $(BENCH_INSPECT)
+
+# --- bench_call: ns per call direct / through the PLT / through a trampoline, and the time
+# to build and commit a generation (h-tramp). The callee is a real shared library.
+BENCH_CALLEE := $(BENCH_DIR)/libbench_callee.so
+BENCH_CALL := $(BENCH_DIR)/bench_call
+
+$(BENCH_CALLEE): bench/bench_callee.c | $(DEPS_OK)
+	@mkdir -p $(@D)
+	$(call msg,CCLD,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -shared -o $@ $< $(ALL_LDFLAGS)
+
+$(BENCH_CALL): $(BUILD)/obj/bench/bench_call.o $(BENCH_CALLEE) $(LOADER_LIB) $(ELF_LIB) \
+               | $(DEPS_OK)
+	@mkdir -p $(@D)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< -L$(BENCH_DIR) -lbench_callee -Wl,-rpath,'$$ORIGIN' \
+	  $(LOADER_LINK)
+
+BENCHES += $(BENCH_CALL)
