@@ -97,10 +97,13 @@ static void print_flags(const struct elf_info *in) {
   struct cli_flag flags[CLI_FLAG_MAX];
   size_t n = cli_flags(in, flags);
   if (n == 0) {
-    printf("flags:      none that block swapping or unloading\n");
+    printf("flags:      none (nothing blocks swapping or unloading)\n");
     return;
   }
-  printf("flags:      %zu that block swapping or unloading\n", n);
+  printf("flags:      ");
+  for (size_t i = 0; i < n; i++)
+    printf("%s%s", i ? ", " : "", flags[i].name);
+  printf("\n");
   for (size_t i = 0; i < n; i++)
     printf("  %-10s  %s\n", flags[i].name, flags[i].explanation);
 }

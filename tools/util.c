@@ -46,10 +46,12 @@ int cli_inspect_file(const char *cmd, const char *path, struct elf_info **out) {
   close(fd);
   if (rc != 0) {
     char msg[ELF_ERR_MAX + 128];
-    if (err[0] != '\0')
-      snprintf(msg, sizeof(msg), "%s (%s)", hotswap_strerror(rc), err);
+    const char *what = hotswap_strerror(rc);
+    /* elf/ reasons sometimes start with the code's message already. */
+    if (err[0] == '\0' || strncmp(err, what, strlen(what)) == 0)
+      snprintf(msg, sizeof(msg), "%s", err[0] ? err : what);
     else
-      snprintf(msg, sizeof(msg), "%s", hotswap_strerror(rc));
+      snprintf(msg, sizeof(msg), "%s: %s", what, err);
     complain(cmd, path, msg);
     *out = NULL;
   }
