@@ -46,7 +46,7 @@ $(FUZZ_SEED_STAMP): $(FUZZ_FIXTURES) tests/fuzz/mkseeds.py | $(DEPS_OK)
 	  python3 tests/fuzz/mkseeds.py $(FUZZ_DIR)/seed && touch $@
 
 fuzz: $(FUZZ_BIN) $(FUZZ_SEED_STAMP)
-	@echo "fuzz: run $(FUZZ_BIN) $(FUZZ_DIR)/corpus $(FUZZ_DIR)/seed"
+	@echo "fuzz: run $(FUZZ_BIN) -dict=tests/fuzz/elf.dict $(FUZZ_DIR)/corpus $(FUZZ_DIR)/seed"
 
 # Built by a sub-make so that a build failure is counted as a failure too.
 fuzz-smoke:
@@ -57,7 +57,8 @@ fuzz-smoke:
 	@mkdir -p $(FUZZ_DIR)/corpus $(FUZZ_DIR)/artifacts
 	@echo "fuzz-smoke: $(FUZZ_BIN) for $(FUZZ_SMOKE_SECS) s (log: $(FUZZ_DIR)/smoke.log)"
 	$(Q)if $(FUZZ_BIN) -max_total_time=$(FUZZ_SMOKE_SECS) -rss_limit_mb=2048 -timeout=10 \
-	    -max_len=65536 -print_final_stats=1 -artifact_prefix=$(FUZZ_DIR)/artifacts/ \
+	    -max_len=65536 -dict=tests/fuzz/elf.dict -print_final_stats=1 \
+	    -artifact_prefix=$(FUZZ_DIR)/artifacts/ \
 	    $(FUZZ_DIR)/corpus $(FUZZ_DIR)/seed >$(FUZZ_DIR)/smoke.log 2>&1; then \
 	  echo "1 0" >$(BUILD)/fuzz-counts; \
 	  grep -E '^stat::number_of_executed_units|^Done' $(FUZZ_DIR)/smoke.log; \
