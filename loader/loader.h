@@ -1,0 +1,213 @@
+/* loader.h - the plugin lifecycle (internal API, prefix ldr_): one reload of a set of plugin
+ * files is one transaction that snapshots, validates, loads, orders, commits or rolls back,
+ * plus the GOT walker that binds a new version's calls to itself (shared with the shim).
+ *
+ * A reload (ldr_reload) runs these steps; the step names appear in error reasons:
+ *   snapshot  copy each file into a sealed memfd (what is validated is what is loaded); skip a
+ *             plugin whose build-id and content hash are unchanged; keep a plugin whose current
+ *             version says hotswap_reloadable() == false ("not reloadable, kept").
+ *   validate  elf_check_compat against the version it replaces (first load: elf_check_loadable).
+ *   dlopen    dlopen("/proc/self/fd/N", RTLD_NOW | RTLD_LOCAL), then bind the object's own GOT
+ *             entries to its own definitions (see ldr_got_* below), then hotswap_reloadable.
+ *   export    hotswap_export of every new version.
+ *   import    hotswap_import of every new version: each {plugin, &slot} gets the named plugin's
+ *             export (the NEW version's when that plugin is in this transaction). Errors: unknown
+ *             plugin, a cycle ("a -> b -> a"), a non-reloadable plugin importing a reloadable one.
+ *   on_load   hotswap_on_load(opts->data), in dependency order (imported plugins first,
+ *             independent plugins by name).
+ *   on_init   hotswap_on_init(opts->vault), same order, after every on_load.
+ *   commit    every exported FUNC/IFUNC of every new version (except the hotswap_* hooks) is
+ *             routed with ldr_gen_set and the generation is published with one store.
+ * Any failure: hotswap_on_free then dlclose of every new version (reverse order, each exactly
+ * once), the current generation is untouched, and ONE error names plugin, step and reason,
+ * e.g. "libhandler.so: on_load: hotswap_on_load returned -5".
+ *
+ * Dependency changes (a choice the Go seed made differently): when a plugin is reloaded, every
+ * plugin whose current version imports it is reloaded too, even when its own file is
+ * unchanged: a fresh copy of its file is loaded as a new version, so that its hotswap_import
+ * runs against the new export before the commit and a rollback leaves the old pair intact.
+ * This applies transitively. A non-reloadable plugin can therefore never import a reloadable
+ * one (rejected at the import step, HOTSWAP_EDEPEND).
+ *
+ * Plugin name: the "name" key of the hotswap version note when present, else the file name
+ * without a "lib" prefix and the ".so" suffix (and anything after it). Two files with the same
+ * name in one reload are rejected (HOTSWAP_EDUPNAME). A plugin loaded by an earlier reload and
+ * absent from `paths` stays as it is (unless it must follow a dependency, then its recorded
+ * path is read again); removing plugins is not supported yet.
+ *
+ * Self-binding: right after dlopen, calls between a new version's own exported functions are
+ * bound to that version even when another version of the same symbols is in the global scope
+ * (e.g. v1 was linked into the host). A constructor of the new version that calls one of its
+ * own exported functions runs before that binding and may still reach the version in the
+ * global scope. Only functions (STT_FUNC) are bound: data references keep ld.so's binding so
+ * that a variable the host also sees (copy relocation) stays shared; an IFUNC keeps ld.so's
+ * choice as well.
+ *
+ * Locking contract: one loader-wide mutex serializes ldr_reload and ldr_status_get. Plugin
+ * code (constructors, hotswap_* hooks) runs while that mutex is held, but no lock the hot path
+ * needs: trampolines take no lock at all. A plugin hook must not call ldr_reload or
+ * ldr_status_get (it would deadlock). Old versions stay loaded (retirement is a later step);
+ * what it needs is recorded per version (text ranges, referencing generations, on_free).
+ */
+#ifndef HOTSWAP_LOADER_LOADER_H
+#define HOTSWAP_LOADER_LOADER_H
+
+#include <link.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "elf/elf.h"
+#include "hotswap.h"
+
+/* Room for one error reason (caller-owned buffers). */
+#define LDR_ERR_MAX 512
+/* Room for a short version ("1a2b3c4-dirty"). */
+#define LDR_VERSION_MAX 32
+/* Room for a plugin name. */
+#define LDR_NAME_MAX 128
+
+struct ldr_reload_opts {
+  void *data;                  /* passed to hotswap_on_load */
+  struct hotswap_vault *vault; /* passed to hotswap_on_init; opaque to the loader */
+  const struct elf_opts *elf;  /* NULL: elf/ defaults */
+};
+
+/* What a reload did to one plugin. */
+enum ldr_action {
+  LDR_LOADED,    /* first version of this plugin */
+  LDR_RELOADED,  /* its file changed: new version */
+  LDR_FOLLOWED,  /* its file is unchanged, an import changed: fresh copy loaded */
+  LDR_UNCHANGED, /* same build-id and content hash: nothing done */
+  LDR_PINNED,    /* changed, but the current version is not reloadable: kept */
+  LDR_FAILED,    /* the transaction failed here */
+  LDR_ROLLED_BACK, /* loaded as part of a transaction that failed elsewhere */
+};
+
+struct ldr_plugin_result {
+  char name[LDR_NAME_MAX];
+  char path[4096];                   /* the file, as given */
+  char old_version[LDR_VERSION_MAX]; /* "" for a first load */
+  char new_version[LDR_VERSION_MAX]; /* "" when nothing was loaded */
+  enum ldr_action action;
+  size_t routed; /* symbols routed to the new version */
+};
+
+/* The outcome of one ldr_reload. Owned by the caller; release with ldr_report_free. */
+struct ldr_report {
+  int rc;                 /* same as ldr_reload's return value */
+  char error[LDR_ERR_MAX]; /* "<file>: <step>: <reason>", "" on success */
+  bool committed;         /* a new generation was published */
+  uint64_t generation;    /* the current generation after the call (valid if has_generation) */
+  bool has_generation;
+  size_t routed;          /* symbols routed by this commit */
+  uint64_t elapsed_ns;    /* whole transaction, monotonic clock */
+  struct ldr_plugin_result *plugins; /* one per plugin considered, sorted by name */
+  size_t n_plugins;
+};
+
+/* Run one reload transaction over the plugin files `paths` (n of them; n may be 0).
+ * opts may be NULL (data and vault NULL). rep may be NULL; when given it is filled in every
+ * case (also on failure) and must be released with ldr_report_free.
+ * Returns 0 (also when nothing changed: no new generation then), or the first error:
+ * -errno (snapshot I/O), HOTSWAP_EINSECURE, HOTSWAP_EDUPNAME, HOTSWAP_EINCOMPAT (and the
+ * other elf/ codes), HOTSWAP_EDLOPEN, HOTSWAP_ENOPLUGIN, HOTSWAP_ECYCLE, HOTSWAP_EDEPEND,
+ * HOTSWAP_EHOOK, HOTSWAP_ENOSLOT, -ENOMEM. The current generation is untouched on error.
+ * Thread-safe: serialized by the loader mutex; calls plugin code with that mutex held. */
+int ldr_reload(const char *const *paths, size_t n, const struct ldr_reload_opts *opts,
+               struct ldr_report *rep);
+void ldr_report_free(struct ldr_report *rep);
+/* One log line for a report, e.g. "generation 3 in 1.204 ms, 12 symbols routed: alpha
+ * 1a2b3c4 -> 9f8e7d6, beta unchanged, pin not reloadable, kept" or "reload failed: <error>".
+ * Writes at most n bytes including the NUL. */
+void ldr_report_format(const struct ldr_report *rep, char *buf, size_t n);
+/* "loaded", "reloaded", "reloaded (import changed)", "unchanged", "not reloadable, kept",
+ * "failed", "rolled back". */
+const char *ldr_action_name(enum ldr_action a);
+
+/* ---------------------------------------------------------------------------------------
+ * Introspection (the shim turns this into JSON).
+ */
+struct ldr_plugin_status {
+  char name[LDR_NAME_MAX];
+  char path[4096];
+  char version[LDR_VERSION_MAX]; /* current version */
+  bool reloadable;               /* last answer of hotswap_reloadable (true when absent) */
+  size_t routed;                 /* symbols the current version serves */
+  unsigned loads;                /* versions committed for this plugin (first load included) */
+  size_t versions_loaded;        /* versions still mapped (old ones are kept for now) */
+  enum ldr_action last_action;   /* in the last reload that considered it */
+};
+
+struct ldr_status {
+  bool has_generation;
+  uint64_t generation;  /* current generation number */
+  unsigned reloads;     /* ldr_reload calls so far */
+  unsigned failures;    /* of which failed */
+  int last_rc;          /* result of the last ldr_reload */
+  char last_error[LDR_ERR_MAX]; /* its reason, "" on success */
+  struct ldr_plugin_status *plugins; /* sorted by name */
+  size_t n_plugins;
+};
+
+/* Fill *out with a consistent snapshot of the registry. Returns 0 or -ENOMEM. Release with
+ * ldr_status_free. Thread-safe (takes the loader mutex: waits for a running reload). */
+int ldr_status_get(struct ldr_status *out);
+void ldr_status_free(struct ldr_status *st);
+
+/* ---------------------------------------------------------------------------------------
+ * Retirement records (read by the later retirement step; valid under the loader mutex).
+ */
+struct ldr_text_range {
+  uintptr_t start, end; /* [start, end) of one executable PT_LOAD segment */
+};
+
+/* ---------------------------------------------------------------------------------------
+ * GOT walker (loader/got.c). General: works on any loaded object, so the shim reuses it to
+ * retrofit the host's GOT entries onto trampolines.
+ */
+enum ldr_got_kind {
+  LDR_GOT_JUMP_SLOT, /* PLT entry (R_*_JUMP_SLOT) */
+  LDR_GOT_GLOB_DAT,  /* address-taken or -fno-plt reference (R_*_GLOB_DAT) */
+};
+
+struct ldr_got_entry {
+  const char *name;       /* symbol name (in the object's dynamic string table) */
+  const char *version;    /* symbol version wanted, NULL when none is recorded */
+  void **slot;            /* the GOT entry */
+  enum ldr_got_kind kind;
+  unsigned char sym_type; /* STT_FUNC, STT_OBJECT, STT_GNU_IFUNC, STT_NOTYPE, ... */
+  unsigned char sym_bind; /* STB_GLOBAL, STB_WEAK, STB_GNU_UNIQUE */
+  void *self_def;         /* the object's own definition of the symbol, NULL when it does
+                           * not define it (undefined, or STT_GNU_IFUNC/STT_TLS) */
+};
+
+struct dl_phdr_info; /* <link.h> defines it under _GNU_SOURCE */
+
+/* Called once per entry; return 0 to continue, non-zero to stop the walk (that value is
+ * then returned by ldr_got_foreach*). */
+typedef int (*ldr_got_fn)(const struct ldr_got_entry *e, void *arg);
+
+/* Walk the JUMP_SLOT and GLOB_DAT relocations of a loaded object, found through its link_map
+ * (dlinfo RTLD_DI_LINKMAP) or its dl_iterate_phdr record. Reads only the in-memory dynamic
+ * section. Returns 0, the callback's non-zero value, or HOTSWAP_EBADELF (with a reason in
+ * err, LDR_ERR_MAX bytes, when err is not NULL) when the dynamic section lacks its tables.
+ * Thread-safe as long as the object stays loaded; async-signal-safe: no. */
+int ldr_got_foreach(const struct link_map *map, ldr_got_fn fn, void *arg, char *err);
+int ldr_got_foreach_phdr(const struct dl_phdr_info *info, ldr_got_fn fn, void *arg,
+                         char *err);
+
+/* Store `value` into the GOT entry `slot` with one atomic release store. When the entry lies
+ * in a RELRO segment, its page is made writable only for the store and read-only again right
+ * after. Returns 0, -EFAULT when no loaded object contains slot, or -errno from mprotect.
+ * Thread-safe (writes are serialized by a mutex inside got.c); concurrent callers through
+ * the entry see either the old or the new value. */
+int ldr_got_write(void **slot, void *value);
+
+/* Bind every JUMP_SLOT/GLOB_DAT entry of `map` whose symbol the object itself defines as a
+ * function (STT_FUNC, not STB_GNU_UNIQUE) to that definition. *bound (may be NULL) receives
+ * how many entries changed. Returns 0 or an error of ldr_got_foreach/ldr_got_write, with a
+ * reason in err. */
+int ldr_got_bind_self(const struct link_map *map, size_t *bound, char *err);
+
+#endif /* HOTSWAP_LOADER_LOADER_H */
