@@ -1,0 +1,837 @@
+/* lifecycle.c - one reload of a set of plugins as one transaction: snapshot, validate, dlopen,
+ * export, import, on_load, on_init, then either one commit of the next generation or a
+ * rollback that frees everything new and leaves the current generation serving.
+ * See loader.h for the contract, the dependency rule and the locking rule.
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <link.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "loader/lifecycle_int.h"
+#include "loader/tramp.h"
+
+/* Serializes reloads and status reads. Plugin code runs with it held; the hot path (the
+ * trampolines) never takes it, nor any other lock. */
+static pthread_mutex_t reload_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Totals for ldr_status_get. Protected by reload_lock. */
+static unsigned n_reloads, n_failures;
+static int last_rc;
+static char last_error[LDR_ERR_MAX];
+
+/* Most imports one plugin may declare (guards against an unterminated array). */
+#define MAX_IMPORTS 4096
+
+/* One plugin considered by the transaction. */
+struct item {
+  char name[LDR_NAME_MAX];
+  const char *path;          /* borrowed: from the caller's paths or plugin->path */
+  struct ldr_plugin *plugin; /* registry record, NULL on a first load */
+  char old_version[LDR_VERSION_MAX];
+  char new_version[LDR_VERSION_MAX];
+  size_t routed;
+  struct ldr_snapshot snap;  /* moved into nv when loading */
+  enum ldr_action action;
+  struct ldr_version *nv;    /* new version while loading */
+  bool opened;               /* nv->handle is valid */
+  const struct hotswap_import *imp; /* what nv's hotswap_import returned */
+  size_t *deps;              /* indices into load[] of plugins it imports in this transaction */
+  size_t n_deps;
+  struct ldr_plugin *newp;   /* registry record prepared for a first load */
+  char *newpath;             /* path to record after the commit */
+};
+
+struct txn {
+  const struct ldr_reload_opts *opts;
+  struct item *items; /* capacity: n paths + registry size, never reallocated */
+  size_t n_items;
+  size_t *load;       /* items loading a new version: by name, then in dependency order */
+  size_t n_load;
+  char err[LDR_ERR_MAX];
+  size_t routed;
+  const struct ldr_gen *gen; /* set by a successful commit */
+};
+
+static bool is_loading(const struct item *it) {
+  return it->action == LDR_LOADED || it->action == LDR_RELOADED || it->action == LDR_FOLLOWED;
+}
+
+/* Record the one error of the transaction: "<file>: <step>: <reason>". Returns rc. */
+__attribute__((format(printf, 5, 6))) static int fail(struct txn *t, struct item *it,
+                                                      const char *step, int rc,
+                                                      const char *fmt, ...) {
+  int len = snprintf(t->err, sizeof(t->err), "%s: %s: ", ldr_basename(it->path), step);
+  if (len >= 0 && (size_t)len < sizeof(t->err)) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(t->err + len, sizeof(t->err) - (size_t)len, fmt, ap);
+    va_end(ap);
+  }
+  it->action = LDR_FAILED;
+  return rc;
+}
+
+static struct item *find_item(struct txn *t, const char *name) {
+  for (size_t i = 0; i < t->n_items; i++) {
+    if (strcmp(t->items[i].name, name) == 0)
+      return &t->items[i];
+  }
+  return NULL;
+}
+
+/* Decide what to do with a snapshot whose plugin is known. Calls the current version's
+ * hotswap_reloadable (plugin code) only when the file changed. */
+static void classify(struct item *it) {
+  struct ldr_version *cur = it->plugin->current;
+  if (ldr_snapshot_same(cur->snap.info, it->snap.info)) {
+    it->action = LDR_UNCHANGED;
+    return;
+  }
+  if (cur->reloadable_fn != NULL)
+    cur->reloadable = cur->reloadable_fn();
+  it->action = cur->reloadable ? LDR_RELOADED : LDR_PINNED;
+}
+
+/* Step "snapshot" for one file: copy, inspect, name, classify. */
+static int snapshot_one(struct txn *t, const char *path) {
+  struct item *it = &t->items[t->n_items++];
+  it->path = path;
+  it->snap.fd = -1;
+  char why[LDR_ERR_MAX];
+  int rc = ldr_snapshot_take(path, t->opts->elf, &it->snap, why);
+  if (rc != 0) {
+    ldr_plugin_name(NULL, path, it->name); /* best guess: the note is unreadable */
+    return fail(t, it, "snapshot", rc, "%s", why);
+  }
+  elf_short_version(it->snap.info, it->new_version, sizeof(it->new_version));
+  if (ldr_plugin_name(it->snap.info, path, it->name) != 0)
+    return fail(t, it, "snapshot", -ENAMETOOLONG, "plugin name is too long");
+  for (size_t i = 0; i + 1 < t->n_items; i++) {
+    if (strcmp(t->items[i].name, it->name) == 0)
+      return fail(t, it, "snapshot", HOTSWAP_EDUPNAME,
+                  "duplicate plugin name '%s' (also '%s')", it->name, t->items[i].path);
+  }
+  it->plugin = ldr_registry_find(it->name);
+  if (it->plugin == NULL) {
+    it->action = LDR_LOADED;
+    return 0;
+  }
+  snprintf(it->old_version, sizeof(it->old_version), "%s", it->plugin->current->version);
+  classify(it);
+  return 0;
+}
+
+/* True when a plugin's current version imports one that this transaction reloads. */
+static const char *changed_import(struct txn *t, const struct ldr_version *cur) {
+  for (size_t i = 0; i < cur->n_imports; i++) {
+    struct item *dep = find_item(t, cur->imports[i]);
+    if (dep != NULL && is_loading(dep))
+      return cur->imports[i];
+  }
+  return NULL;
+}
+
+/* A plugin that must follow a reloaded import: load a fresh copy of its file. */
+static int follow_one(struct txn *t, struct ldr_plugin *p, struct item *it, const char *dep) {
+  if (it != NULL && it->action == LDR_PINNED)
+    return fail(t, it, "import", HOTSWAP_EDEPEND,
+                "not reloadable, but plugin '%s' it imports is being reloaded", dep);
+  if (!p->current->reloadable) {
+    struct item tmp = {.path = p->path};
+    int rc = fail(t, &tmp, "import", HOTSWAP_EDEPEND,
+                  "not reloadable, but plugin '%s' it imports is being reloaded", dep);
+    return rc;
+  }
+  if (it != NULL) { /* unchanged file, already snapshotted */
+    it->action = LDR_FOLLOWED;
+    return 0;
+  }
+  int rc = snapshot_one(t, p->path);
+  if (rc != 0)
+    return rc;
+  it = &t->items[t->n_items - 1];
+  if (it->action == LDR_UNCHANGED)
+    it->action = LDR_FOLLOWED;
+  else if (it->action == LDR_PINNED)
+    return fail(t, it, "import", HOTSWAP_EDEPEND,
+                "not reloadable, but plugin '%s' it imports is being reloaded", dep);
+  return 0;
+}
+
+/* Reload every plugin whose current version imports a reloaded one, transitively. */
+static int follow_deps(struct txn *t) {
+  bool more = true;
+  while (more) {
+    more = false;
+    for (size_t i = 0; i < ldr_registry_count(); i++) {
+      struct ldr_plugin *p = ldr_registry_at(i);
+      struct item *it = find_item(t, p->name);
+      if (it != NULL && is_loading(it))
+        continue;
+      const char *dep = changed_import(t, p->current);
+      if (dep == NULL)
+        continue;
+      int rc = follow_one(t, p, it, dep);
+      if (rc != 0)
+        return rc;
+      more = true;
+    }
+  }
+  return 0;
+}
+
+static int cmp_items_by_name(const void *a, const void *b, void *arg) {
+  const struct item *items = arg;
+  return strcmp(items[*(const size_t *)a].name, items[*(const size_t *)b].name);
+}
+
+/* The items that load a new version, sorted by name. */
+static void collect_load(struct txn *t) {
+  t->n_load = 0;
+  for (size_t i = 0; i < t->n_items; i++) {
+    if (is_loading(&t->items[i]))
+      t->load[t->n_load++] = i;
+  }
+  qsort_r(t->load, t->n_load, sizeof(*t->load), cmp_items_by_name, t->items);
+}
+
+/* Step "validate" for one item: elf/ checks against the version it replaces. */
+static int validate_one(struct txn *t, struct item *it) {
+  struct elf_reasons why = {0};
+  int rc = it->plugin != NULL
+               ? elf_check_compat(it->plugin->current->snap.info, it->snap.info, &why)
+               : elf_check_loadable(it->snap.info, &why);
+  if (rc == 0) {
+    elf_reasons_free(&why);
+    return 0;
+  }
+  char text[LDR_ERR_MAX] = "";
+  size_t len = 0;
+  for (size_t i = 0; i < why.n && len < sizeof(text); i++)
+    len += (size_t)snprintf(text + len, sizeof(text) - len, "%s%s", i ? "; " : "", why.lines[i]);
+  elf_reasons_free(&why);
+  return fail(t, it, "validate", rc, "%s", text[0] ? text : hotswap_strerror(rc));
+}
+
+/* Routed names: functions a plugin exports (default symbol version only: a trampoline has
+ * one name), except the lifecycle hooks every plugin has. */
+static bool routable(const struct elf_sym *s) {
+  return (s->type == ELF_SYM_FUNC || s->type == ELF_SYM_IFUNC) && s->default_version &&
+         strncmp(s->name, "hotswap_", 8) != 0;
+}
+
+/* Info of the build plugin `name` will run after this transaction (NULL when none). */
+static const struct elf_info *next_info(struct txn *t, const char *name) {
+  struct item *it = find_item(t, name);
+  if (it != NULL && is_loading(it))
+    return it->snap.info;
+  struct ldr_plugin *p = ldr_registry_find(name);
+  return p != NULL ? p->current->snap.info : NULL;
+}
+
+/* One trampoline per name: two plugins may not export the same function. */
+static int check_collisions(struct txn *t, struct item *it) {
+  const struct elf_info *info = it->snap.info;
+  for (size_t e = 0; e < info->n_exports; e++) {
+    if (!routable(&info->exports[e]))
+      continue;
+    for (size_t j = 0; j < t->n_items + ldr_registry_count(); j++) {
+      const char *other = j < t->n_items ? t->items[j].name
+                                         : ldr_registry_at(j - t->n_items)->name;
+      const struct elf_info *oi = strcmp(other, it->name) ? next_info(t, other) : NULL;
+      const struct elf_sym *s = oi ? elf_find_export(oi, info->exports[e].name) : NULL;
+      if (s != NULL && routable(s))
+        return fail(t, it, "validate", HOTSWAP_EDUPNAME,
+                    "exports '%s', which plugin '%s' also exports", s->name, other);
+    }
+  }
+  return 0;
+}
+
+static int validate_all(struct txn *t) {
+  for (size_t k = 0; k < t->n_load; k++) {
+    int rc = validate_one(t, &t->items[t->load[k]]);
+    if (rc == 0)
+      rc = check_collisions(t, &t->items[t->load[k]]);
+    if (rc != 0)
+      return rc;
+  }
+  return 0;
+}
+
+struct text_find {
+  const struct link_map *map;
+  struct ldr_version *v;
+  int rc;
+};
+
+static int text_cb(struct dl_phdr_info *info, size_t size, void *arg) {
+  (void)size;
+  struct text_find *f = arg;
+  if (info->dlpi_addr != f->map->l_addr || info->dlpi_name == NULL ||
+      strcmp(info->dlpi_name, f->map->l_name) != 0)
+    return 0;
+  struct ldr_text_range *r = calloc(info->dlpi_phnum + 1u, sizeof(*r));
+  if (r == NULL) {
+    f->rc = -ENOMEM;
+    return 1;
+  }
+  size_t n = 0;
+  for (ElfW(Half) i = 0; i < info->dlpi_phnum; i++) {
+    const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+    if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X)) {
+      r[n].start = info->dlpi_addr + ph->p_vaddr;
+      r[n++].end = info->dlpi_addr + ph->p_vaddr + ph->p_memsz;
+    }
+  }
+  f->v->text = r;
+  f->v->n_text = n;
+  return 1;
+}
+
+/* Hook addresses, only for hooks elf/ saw the plugin itself define (dlsym on a handle also
+ * searches the plugin's own dependencies). */
+static void *hook(struct ldr_version *v, unsigned bit, const char *name) {
+  return (v->snap.info->hooks & bit) ? dlsym(v->handle, name) : NULL;
+}
+
+static void resolve_hooks(struct ldr_version *v) {
+  v->reloadable_fn = (ldr_reloadable_fn)hook(v, ELF_HOOK_RELOADABLE, "hotswap_reloadable");
+  v->export_fn = (ldr_export_fn)hook(v, ELF_HOOK_EXPORT, "hotswap_export");
+  v->import_fn = (ldr_import_fn)hook(v, ELF_HOOK_IMPORT, "hotswap_import");
+  v->on_load = (ldr_on_load_fn)hook(v, ELF_HOOK_ON_LOAD, "hotswap_on_load");
+  v->on_init = (ldr_on_init_fn)hook(v, ELF_HOOK_ON_INIT, "hotswap_on_init");
+  v->on_free = (ldr_on_free_fn)hook(v, ELF_HOOK_ON_FREE, "hotswap_on_free");
+}
+
+/* Step "dlopen" for one item: map the snapshot, bind its own GOT, record what retirement
+ * needs, find its hooks and ask whether it is reloadable. */
+static int open_one(struct txn *t, struct item *it) {
+  struct ldr_version *v = calloc(1, sizeof(*v));
+  if (v == NULL)
+    return fail(t, it, "dlopen", -ENOMEM, "out of memory");
+  v->snap = it->snap;
+  it->snap.fd = -1;
+  it->snap.info = NULL;
+  it->nv = v;
+  elf_short_version(v->snap.info, v->version, sizeof(v->version));
+  v->handle = dlopen(v->snap.fdpath, RTLD_NOW | RTLD_LOCAL);
+  if (v->handle == NULL) {
+    const char *e = dlerror();
+    size_t fl = strlen(v->snap.fdpath);
+    if (e != NULL && strncmp(e, v->snap.fdpath, fl) == 0 && strncmp(e + fl, ": ", 2) == 0)
+      e += fl + 2; /* the memfd path means nothing to a user */
+    return fail(t, it, "dlopen", HOTSWAP_EDLOPEN, "%s", e ? e : "unknown dlopen error");
+  }
+  it->opened = true;
+  char why[LDR_ERR_MAX] = "";
+  int rc = dlinfo(v->handle, RTLD_DI_LINKMAP, &v->map) == 0 ? 0 : HOTSWAP_EDLOPEN;
+  if (rc != 0)
+    return fail(t, it, "dlopen", rc, "dlinfo: %s", dlerror());
+  rc = ldr_got_bind_self(v->map, &v->self_bound, why);
+  if (rc != 0)
+    return fail(t, it, "dlopen", rc, "cannot bind its own functions: %s", why);
+  struct text_find tf = {.map = v->map, .v = v};
+  dl_iterate_phdr(text_cb, &tf);
+  if (tf.rc != 0)
+    return fail(t, it, "dlopen", tf.rc, "out of memory");
+  resolve_hooks(v);
+  v->reloadable = v->reloadable_fn != NULL ? v->reloadable_fn() : true;
+  return 0;
+}
+
+static int open_all(struct txn *t) {
+  for (size_t k = 0; k < t->n_load; k++) {
+    int rc = open_one(t, &t->items[t->load[k]]);
+    if (rc != 0)
+      return rc;
+  }
+  return 0;
+}
+
+static void export_all(struct txn *t) {
+  for (size_t k = 0; k < t->n_load; k++) {
+    struct ldr_version *v = t->items[t->load[k]].nv;
+    if (v->export_fn != NULL)
+      v->export_ = v->export_fn();
+  }
+}
+
+/* Index in load[] of the item called `name`, or n_load when it is not loading. */
+static size_t load_index(struct txn *t, const char *name) {
+  for (size_t k = 0; k < t->n_load; k++) {
+    if (strcmp(t->items[t->load[k]].name, name) == 0)
+      return k;
+  }
+  return t->n_load;
+}
+
+/* Reloadable flag of the version `name` will run after this transaction. */
+static bool target_reloadable(struct txn *t, const char *name, bool *known) {
+  size_t k = load_index(t, name);
+  if (k < t->n_load) {
+    *known = true;
+    return t->items[t->load[k]].nv->reloadable;
+  }
+  struct ldr_plugin *p = ldr_registry_find(name);
+  *known = p != NULL;
+  return p != NULL && p->current->reloadable;
+}
+
+/* Check one import entry and record it as a name and, when in this transaction, an edge. */
+static int import_entry(struct txn *t, struct item *it, const struct hotswap_import *e) {
+  bool known;
+  bool target_rel = target_reloadable(t, e->plugin, &known);
+  if (!known)
+    return fail(t, it, "import", HOTSWAP_ENOPLUGIN, "imports unknown plugin '%s'", e->plugin);
+  if (e->slot == NULL)
+    return fail(t, it, "import", -EINVAL, "import of plugin '%s' has no slot", e->plugin);
+  if (!it->nv->reloadable && target_rel)
+    return fail(t, it, "import", HOTSWAP_EDEPEND,
+                "is not reloadable but imports reloadable plugin '%s'", e->plugin);
+  struct ldr_version *v = it->nv;
+  char *dup = strdup(e->plugin);
+  if (dup == NULL)
+    return fail(t, it, "import", -ENOMEM, "out of memory");
+  v->imports[v->n_imports++] = dup;
+  size_t k = load_index(t, e->plugin);
+  if (k < t->n_load)
+    it->deps[it->n_deps++] = k;
+  return 0;
+}
+
+/* Call one new version's hotswap_import and check what it returns. */
+static int import_list(struct txn *t, struct item *it) {
+  it->imp = it->nv->import_fn != NULL ? it->nv->import_fn() : NULL;
+  size_t n = 0;
+  while (it->imp != NULL && it->imp[n].plugin != NULL && n <= MAX_IMPORTS)
+    n++;
+  if (n > MAX_IMPORTS)
+    return fail(t, it, "import", -E2BIG, "more than %d imports (missing {NULL, NULL} end?)",
+                MAX_IMPORTS);
+  it->nv->imports = calloc(n + 1, sizeof(char *));
+  it->deps = calloc(n + 1, sizeof(size_t));
+  if (it->nv->imports == NULL || it->deps == NULL)
+    return fail(t, it, "import", -ENOMEM, "out of memory");
+  for (size_t i = 0; i < n; i++) {
+    int rc = import_entry(t, it, &it->imp[i]);
+    if (rc != 0)
+      return rc;
+  }
+  return 0;
+}
+
+/* Put load[] in dependency order (an import cycle is an error). */
+static int order_load(struct txn *t) {
+  const char **names = calloc(t->n_load + 1, sizeof(*names));
+  size_t **deps = calloc(t->n_load + 1, sizeof(*deps));
+  size_t *n_deps = calloc(t->n_load + 1, sizeof(*n_deps));
+  size_t *order = calloc(t->n_load + 1, sizeof(*order));
+  int rc = names && deps && n_deps && order ? 0 : -ENOMEM;
+  for (size_t k = 0; rc == 0 && k < t->n_load; k++) {
+    struct item *it = &t->items[t->load[k]];
+    names[k] = it->name;
+    deps[k] = it->deps;
+    n_deps[k] = it->n_deps;
+  }
+  struct ldr_graph g = {.n = t->n_load, .names = names, .deps = deps, .n_deps = n_deps};
+  size_t culprit = 0;
+  char why[LDR_ERR_MAX];
+  if (rc == 0)
+    rc = ldr_deps_order(&g, order, &culprit, why);
+  if (rc == HOTSWAP_ECYCLE)
+    fail(t, &t->items[t->load[culprit]], "import", rc, "%s", why);
+  else if (rc != 0)
+    snprintf(t->err, sizeof(t->err), "import: out of memory");
+  for (size_t k = 0; rc == 0 && k < t->n_load; k++)
+    order[k] = t->load[order[k]];
+  if (rc == 0)
+    memcpy(t->load, order, t->n_load * sizeof(*order));
+  free(names);
+  free(deps);
+  free(n_deps);
+  free(order);
+  return rc;
+}
+
+/* Fill every import slot with the export of the version the plugin will run. */
+static void fill_slots(struct txn *t) {
+  for (size_t k = 0; k < t->n_load; k++) {
+    struct item *it = &t->items[t->load[k]];
+    for (size_t i = 0; it->imp != NULL && it->imp[i].plugin != NULL; i++) {
+      size_t j = load_index(t, it->imp[i].plugin);
+      struct ldr_plugin *p = ldr_registry_find(it->imp[i].plugin);
+      *it->imp[i].slot = j < t->n_load ? t->items[t->load[j]].nv->export_ : p->current->export_;
+    }
+  }
+}
+
+static int import_all(struct txn *t) {
+  for (size_t k = 0; k < t->n_load; k++) {
+    int rc = import_list(t, &t->items[t->load[k]]);
+    if (rc != 0)
+      return rc;
+  }
+  int rc = order_load(t);
+  if (rc == 0)
+    fill_slots(t);
+  return rc;
+}
+
+/* Steps "on_load" then "on_init", each over every new version in dependency order. */
+static int run_hooks(struct txn *t) {
+  for (size_t k = 0; k < t->n_load; k++) {
+    struct item *it = &t->items[t->load[k]];
+    int r = it->nv->on_load != NULL ? it->nv->on_load(t->opts->data) : 0;
+    if (r != 0)
+      return fail(t, it, "on_load", HOTSWAP_EHOOK, "hotswap_on_load returned %d", r);
+  }
+  for (size_t k = 0; k < t->n_load; k++) {
+    struct item *it = &t->items[t->load[k]];
+    int r = it->nv->on_init != NULL ? it->nv->on_init(t->opts->vault) : 0;
+    if (r != 0)
+      return fail(t, it, "on_init", HOTSWAP_EHOOK, "hotswap_on_init returned %d", r);
+  }
+  return 0;
+}
+
+/* Route every exported function of one new version in the staged generation. */
+static int route_one(struct txn *t, struct item *it, struct ldr_gen_builder *b) {
+  const struct elf_info *info = it->nv->snap.info;
+  for (size_t e = 0; e < info->n_exports; e++) {
+    const struct elf_sym *s = &info->exports[e];
+    if (!routable(s))
+      continue;
+    void *addr = dlsym(it->nv->handle, s->name);
+    if (addr == NULL)
+      return fail(t, it, "commit", HOTSWAP_ENOTFOUND, "dlsym cannot find its function '%s'",
+                  s->name);
+    int rc = ldr_gen_set(b, s->name, addr);
+    if (rc != 0)
+      return fail(t, it, "commit", rc, "cannot route '%s': %s", s->name, hotswap_strerror(rc));
+    it->nv->routed++;
+  }
+  it->routed = it->nv->routed;
+  t->routed += it->nv->routed;
+  return 0;
+}
+
+/* Every version the next generation routes to, with room for its generation number, and the
+ * registry records to publish. Nothing may fail after the commit store, so every allocation
+ * happens here. */
+static int prepare_commit(struct txn *t, struct ldr_gen_refs **out) {
+  size_t n = ldr_registry_count() + t->n_load;
+  struct ldr_gen_refs *refs = malloc(sizeof(*refs) + (n + 1) * sizeof(refs->v[0]));
+  int rc = refs != NULL ? ldr_registry_reserve(t->n_load) : -ENOMEM;
+  if (refs != NULL)
+    refs->n = 0;
+  for (size_t i = 0; rc == 0 && i < ldr_registry_count(); i++) {
+    struct ldr_plugin *p = ldr_registry_at(i);
+    if (load_index(t, p->name) == t->n_load)
+      refs->v[refs->n++] = p->current;
+  }
+  for (size_t k = 0; rc == 0 && k < t->n_load; k++) {
+    struct item *it = &t->items[t->load[k]];
+    refs->v[refs->n++] = it->nv;
+    it->newpath = strdup(it->path);
+    if (it->plugin == NULL)
+      it->newp = calloc(1, sizeof(*it->newp));
+    if (it->newpath == NULL || (it->plugin == NULL && it->newp == NULL))
+      rc = -ENOMEM;
+  }
+  for (size_t i = 0; rc == 0 && i < refs->n; i++)
+    rc = ldr_version_reserve_gen(refs->v[i]);
+  if (rc != 0) {
+    free(refs);
+    snprintf(t->err, sizeof(t->err), "commit: out of memory");
+    return rc;
+  }
+  *out = refs;
+  return 0;
+}
+
+/* After the store: record the new versions as current. Cannot fail (see prepare_commit). */
+static void publish(struct txn *t, struct ldr_gen_refs *refs) {
+  for (size_t k = 0; k < t->n_load; k++) {
+    struct item *it = &t->items[t->load[k]];
+    struct ldr_plugin *p = it->plugin;
+    if (p == NULL) {
+      p = it->newp;
+      it->newp = NULL;
+      snprintf(p->name, sizeof(p->name), "%s", it->name);
+      ldr_registry_add(p); /* room reserved */
+      it->plugin = p;
+    }
+    if (p->path == NULL || strcmp(p->path, it->newpath) != 0) {
+      free(p->path); /* only items of the caller's paths[] can carry a new path */
+      p->path = it->newpath;
+      it->newpath = NULL;
+    }
+    it->nv->plugin = p;
+    it->nv->older = p->current;
+    p->current = it->nv;
+    it->nv = NULL;
+    p->n_versions++;
+    p->loads++;
+  }
+  for (size_t i = 0; i < refs->n; i++)
+    refs->v[i]->gens[refs->v[i]->n_gens++] = t->gen->number;
+}
+
+/* Step "commit": route, then publish the next generation with one store. */
+static int commit(struct txn *t) {
+  struct ldr_gen_builder *b = NULL;
+  int rc = ldr_gen_begin(&b);
+  if (rc != 0) {
+    snprintf(t->err, sizeof(t->err), "commit: %s", hotswap_strerror(rc));
+    return rc;
+  }
+  for (size_t k = 0; rc == 0 && k < t->n_load; k++)
+    rc = route_one(t, &t->items[t->load[k]], b);
+  struct ldr_gen_refs *refs = NULL;
+  if (rc == 0)
+    rc = prepare_commit(t, &refs);
+  if (rc != 0) {
+    ldr_gen_abort(b);
+    return rc;
+  }
+  t->gen = ldr_gen_commit(b, refs);
+  publish(t, refs);
+  return 0;
+}
+
+/* Is an object with this name still in the link map (dlclose may keep it: NODELETE,
+ * STB_GNU_UNIQUE, or another object depending on it)? */
+static int still_loaded_cb(struct dl_phdr_info *info, size_t size, void *arg) {
+  (void)size;
+  return info->dlpi_name != NULL && strcmp(info->dlpi_name, arg) == 0;
+}
+
+/* Free one new version: hotswap_on_free, dlclose, close its memfd. */
+static void unload_new(struct item *it) {
+  struct ldr_version *v = it->nv;
+  if (it->opened) {
+    if (v->on_free != NULL)
+      v->on_free();
+    dlclose(v->handle);
+    /* Keep the memfd (and so its /proc/self/fd/N name) while ld.so still knows an object
+     * by that name: reusing the number would make dlopen hand back the stale object. */
+    if (dl_iterate_phdr(still_loaded_cb, v->snap.fdpath) != 0)
+      v->snap.fd = -1;
+  }
+  ldr_version_free(v);
+  it->nv = NULL;
+  it->opened = false;
+}
+
+/* Undo everything new, in reverse order; the current generation was never touched. */
+static void rollback(struct txn *t) {
+  for (size_t k = t->n_load; k-- > 0;) {
+    struct item *it = &t->items[t->load[k]];
+    if (it->nv != NULL)
+      unload_new(it);
+    if (it->action != LDR_FAILED && is_loading(it))
+      it->action = LDR_ROLLED_BACK;
+  }
+}
+
+static int run_steps(struct txn *t, const char *const *paths, size_t n) {
+  int rc = 0;
+  for (size_t i = 0; rc == 0 && i < n; i++)
+    rc = snapshot_one(t, paths[i]);
+  if (rc == 0)
+    rc = follow_deps(t);
+  if (rc != 0)
+    return rc;
+  collect_load(t);
+  if (t->n_load == 0)
+    return 0;
+  rc = validate_all(t);
+  if (rc == 0)
+    rc = open_all(t);
+  if (rc == 0) {
+    export_all(t);
+    rc = import_all(t);
+  }
+  if (rc == 0)
+    rc = run_hooks(t);
+  if (rc == 0)
+    rc = commit(t);
+  if (rc != 0)
+    rollback(t);
+  return rc;
+}
+
+static uint64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int cmp_results(const void *a, const void *b) {
+  return strcmp(((const struct ldr_plugin_result *)a)->name,
+                ((const struct ldr_plugin_result *)b)->name);
+}
+
+/* Fill the caller's report from the finished transaction. */
+static void fill_report(struct txn *t, int rc, struct ldr_report *rep) {
+  memset(rep, 0, sizeof(*rep));
+  rep->rc = rc;
+  snprintf(rep->error, sizeof(rep->error), "%s", rc != 0 ? t->err : "");
+  rep->committed = rc == 0 && t->gen != NULL;
+  const struct ldr_gen *g = ldr_gen_current();
+  rep->has_generation = g != NULL;
+  rep->generation = g != NULL ? g->number : 0;
+  rep->routed = rep->committed ? t->routed : 0;
+  rep->plugins = t->n_items ? calloc(t->n_items, sizeof(*rep->plugins)) : NULL;
+  if (rep->plugins == NULL)
+    return;
+  rep->n_plugins = t->n_items;
+  for (size_t i = 0; i < t->n_items; i++) {
+    const struct item *it = &t->items[i];
+    struct ldr_plugin_result *r = &rep->plugins[i];
+    snprintf(r->name, sizeof(r->name), "%s", it->name[0] ? it->name : ldr_basename(it->path));
+    snprintf(r->path, sizeof(r->path), "%s", it->path);
+    snprintf(r->old_version, sizeof(r->old_version), "%s", it->old_version);
+    snprintf(r->new_version, sizeof(r->new_version), "%s", it->new_version);
+    r->action = it->action;
+    r->routed = rep->committed ? it->routed : 0;
+  }
+  qsort(rep->plugins, rep->n_plugins, sizeof(*rep->plugins), cmp_results);
+}
+
+/* Record the outcome in the registry and the totals (loader mutex held). */
+static void record(struct txn *t, int rc) {
+  n_reloads++;
+  if (rc != 0)
+    n_failures++;
+  last_rc = rc;
+  snprintf(last_error, sizeof(last_error), "%s", rc != 0 ? t->err : "");
+  for (size_t i = 0; i < t->n_items; i++) {
+    struct ldr_plugin *p = t->items[i].name[0] ? ldr_registry_find(t->items[i].name) : NULL;
+    if (p != NULL)
+      p->last_action = t->items[i].action;
+  }
+}
+
+static void txn_free(struct txn *t) {
+  for (size_t i = 0; i < t->n_items; i++) {
+    struct item *it = &t->items[i];
+    ldr_snapshot_release(&it->snap);
+    free(it->deps);
+    free(it->newp);
+    free(it->newpath);
+  }
+  free(t->items);
+  free(t->load);
+}
+
+int ldr_reload(const char *const *paths, size_t n, const struct ldr_reload_opts *opts,
+               struct ldr_report *rep) {
+  static const struct ldr_reload_opts no_opts;
+  struct txn t = {.opts = opts != NULL ? opts : &no_opts};
+  pthread_mutex_lock(&reload_lock);
+  uint64_t start = now_ns();
+  size_t cap = n + ldr_registry_count() + 1;
+  t.items = calloc(cap, sizeof(*t.items));
+  t.load = calloc(cap, sizeof(*t.load));
+  int rc;
+  if (t.items == NULL || t.load == NULL) {
+    snprintf(t.err, sizeof(t.err), "reload: out of memory");
+    rc = -ENOMEM;
+  } else {
+    for (size_t i = 0; i < cap; i++)
+      t.items[i].snap.fd = -1;
+    rc = run_steps(&t, paths, n);
+  }
+  record(&t, rc);
+  if (rep != NULL) {
+    fill_report(&t, rc, rep);
+    rep->elapsed_ns = now_ns() - start;
+  }
+  txn_free(&t);
+  pthread_mutex_unlock(&reload_lock);
+  return rc;
+}
+
+void ldr_report_free(struct ldr_report *rep) {
+  if (rep == NULL)
+    return;
+  free(rep->plugins);
+  rep->plugins = NULL;
+  rep->n_plugins = 0;
+}
+
+const char *ldr_action_name(enum ldr_action a) {
+  switch (a) {
+  case LDR_LOADED: return "loaded";
+  case LDR_RELOADED: return "reloaded";
+  case LDR_FOLLOWED: return "reloaded (import changed)";
+  case LDR_UNCHANGED: return "unchanged";
+  case LDR_PINNED: return "not reloadable, kept";
+  case LDR_FAILED: return "failed";
+  case LDR_ROLLED_BACK: return "rolled back";
+  }
+  return "unknown";
+}
+
+void ldr_report_format(const struct ldr_report *rep, char *buf, size_t n) {
+  if (n == 0)
+    return;
+  if (rep->rc != 0) {
+    snprintf(buf, n, "reload failed: %s", rep->error);
+    return;
+  }
+  size_t len;
+  if (rep->committed)
+    len = (size_t)snprintf(buf, n, "generation %llu in %.3f ms, %zu symbols routed:",
+                           (unsigned long long)rep->generation, rep->elapsed_ns / 1e6,
+                           rep->routed);
+  else
+    len = (size_t)snprintf(buf, n, "nothing to reload (%.3f ms):", rep->elapsed_ns / 1e6);
+  for (size_t i = 0; i < rep->n_plugins && len < n; i++) {
+    const struct ldr_plugin_result *r = &rep->plugins[i];
+    const char *sep = i ? "," : "";
+    if (r->action == LDR_LOADED)
+      len += (size_t)snprintf(buf + len, n - len, "%s %s %s loaded", sep, r->name,
+                              r->new_version);
+    else if (r->action == LDR_RELOADED || r->action == LDR_FOLLOWED)
+      len += (size_t)snprintf(buf + len, n - len, "%s %s %s -> %s%s", sep, r->name,
+                              r->old_version, r->new_version,
+                              r->action == LDR_FOLLOWED ? " (import changed)" : "");
+    else
+      len += (size_t)snprintf(buf + len, n - len, "%s %s %s", sep, r->name,
+                              ldr_action_name(r->action));
+  }
+}
+
+int ldr_status_get(struct ldr_status *out) {
+  memset(out, 0, sizeof(*out));
+  pthread_mutex_lock(&reload_lock);
+  const struct ldr_gen *g = ldr_gen_current();
+  out->has_generation = g != NULL;
+  out->generation = g != NULL ? g->number : 0;
+  out->reloads = n_reloads;
+  out->failures = n_failures;
+  out->last_rc = last_rc;
+  snprintf(out->last_error, sizeof(out->last_error), "%s", last_error);
+  int rc = ldr_registry_status(&out->plugins, &out->n_plugins);
+  pthread_mutex_unlock(&reload_lock);
+  return rc;
+}
+
+void ldr_status_free(struct ldr_status *st) {
+  if (st == NULL)
+    return;
+  free(st->plugins);
+  st->plugins = NULL;
+  st->n_plugins = 0;
+}

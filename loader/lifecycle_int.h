@@ -1,0 +1,119 @@
+/* lifecycle_int.h - declarations shared by the files of the plugin lifecycle (snapshot.c,
+ * registry.c, deps.c, lifecycle.c). Not for use outside loader/: the API is loader.h.
+ */
+#ifndef HOTSWAP_LOADER_LIFECYCLE_INT_H
+#define HOTSWAP_LOADER_LIFECYCLE_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "elf/elf.h"
+#include "loader/loader.h"
+
+/* ---- snapshot.c ------------------------------------------------------------------------ */
+
+/* A plugin file copied into a sealed memfd and inspected. */
+struct ldr_snapshot {
+  int fd;               /* sealed memfd, -1 when none; open while the version is loaded */
+  char fdpath[40];      /* "/proc/self/fd/N": what dlopen gets */
+  struct elf_info *info;
+};
+
+/* Copy `path` into a sealed memfd and inspect it with elf/. Refuses a file or folder that
+ * other users may write. Returns 0, -errno, HOTSWAP_EINSECURE or an elf_inspect_fd code,
+ * with a reason (without the file name prefix) in err (LDR_ERR_MAX). Thread-safe. */
+int ldr_snapshot_take(const char *path, const struct elf_opts *eo, struct ldr_snapshot *out,
+                      char *err);
+/* Close the memfd and free the ELF info. Idempotent. */
+void ldr_snapshot_release(struct ldr_snapshot *s);
+/* True when both builds have the same build-id, size and content hash. */
+bool ldr_snapshot_same(const struct elf_info *a, const struct elf_info *b);
+/* Plugin name of a build: its note's name, else the file name without "lib" and ".so...".
+ * Returns 0 or -ENAMETOOLONG (buf holds LDR_NAME_MAX bytes). */
+int ldr_plugin_name(const struct elf_info *info, const char *path, char *buf);
+/* Last component of a path (a pointer into it). */
+const char *ldr_basename(const char *path);
+
+/* ---- registry.c ------------------------------------------------------------------------ */
+
+typedef bool (*ldr_reloadable_fn)(void);
+typedef void *(*ldr_export_fn)(void);
+typedef const struct hotswap_import *(*ldr_import_fn)(void);
+typedef int (*ldr_on_load_fn)(void *);
+typedef int (*ldr_on_init_fn)(struct hotswap_vault *);
+typedef void (*ldr_on_free_fn)(void);
+
+/* One loaded build of one plugin. Old versions stay loaded (retirement comes later). */
+struct ldr_version {
+  struct ldr_plugin *plugin; /* NULL until committed (a new plugin has no record yet) */
+  struct ldr_snapshot snap;
+  void *handle;
+  struct link_map *map;
+  char version[LDR_VERSION_MAX];
+  bool reloadable;
+  void *export_;
+  ldr_reloadable_fn reloadable_fn;
+  ldr_export_fn export_fn;
+  ldr_import_fn import_fn;
+  ldr_on_load_fn on_load;
+  ldr_on_init_fn on_init;
+  ldr_on_free_fn on_free; /* for retirement */
+  char **imports;         /* names of the plugins it imports */
+  size_t n_imports;
+  struct ldr_text_range *text; /* executable PT_LOAD segments, for retirement */
+  size_t n_text;
+  uint64_t *gens;              /* generations that reference it */
+  size_t n_gens, cap_gens;
+  size_t routed;
+  size_t self_bound; /* GOT entries bound to itself after dlopen */
+  struct ldr_version *older; /* previous version of the same plugin */
+};
+
+struct ldr_plugin {
+  char name[LDR_NAME_MAX];
+  char *path;
+  struct ldr_version *current; /* newest committed version; older ones via ->older */
+  size_t n_versions;
+  unsigned loads;
+  enum ldr_action last_action;
+};
+
+/* What a generation records in its `user` field: every version it routes to. */
+struct ldr_gen_refs {
+  size_t n;
+  struct ldr_version *v[];
+};
+
+/* Registry access. All called with the loader mutex held. */
+struct ldr_plugin *ldr_registry_find(const char *name);
+/* Insert a new plugin (name must be absent). Returns 0 or -ENOMEM (never after a
+ * successful ldr_registry_reserve for it). */
+int ldr_registry_add(struct ldr_plugin *p);
+/* Make room for n more plugins so that the next n ldr_registry_add cannot fail. */
+int ldr_registry_reserve(size_t n);
+size_t ldr_registry_count(void);
+struct ldr_plugin *ldr_registry_at(size_t i); /* sorted by name */
+/* Make room for one more generation number in v->gens. Returns 0 or -ENOMEM. */
+int ldr_version_reserve_gen(struct ldr_version *v);
+/* Free a version that was never committed (after dlclose). */
+void ldr_version_free(struct ldr_version *v);
+/* Status of every plugin, sorted by name (the caller frees *out). Returns 0 or -ENOMEM. */
+int ldr_registry_status(struct ldr_plugin_status **out, size_t *n);
+
+/* ---- deps.c ---------------------------------------------------------------------------- */
+
+/* Import graph of the plugins loaded by one transaction: node i imports deps[i][0..n_deps[i]). */
+struct ldr_graph {
+  size_t n;
+  const char *const *names;
+  size_t *const *deps;
+  const size_t *n_deps;
+};
+
+/* Dependency order (every plugin after the plugins it imports; ties by name) into order[n].
+ * Returns 0, -ENOMEM, or HOTSWAP_ECYCLE with "import cycle a -> b -> a" in err (LDR_ERR_MAX)
+ * and the index of the first plugin of the cycle in *culprit. */
+int ldr_deps_order(const struct ldr_graph *g, size_t *order, size_t *culprit, char *err);
+
+#endif /* HOTSWAP_LOADER_LIFECYCLE_INT_H */

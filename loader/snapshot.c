@@ -1,0 +1,179 @@
+/* snapshot.c - copy a plugin file into a sealed memfd so that the bytes elf/ validates are
+ * exactly the bytes dlopen maps (a build replaced on disk mid-reload cannot slip in), and
+ * derive the plugin's name.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "loader/lifecycle_int.h"
+
+#define SNAP_SEALS (F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL)
+
+const char *ldr_basename(const char *path) {
+  const char *s = strrchr(path, '/');
+  return s != NULL ? s + 1 : path;
+}
+
+/* Refuse a plugin that another user could replace: the file itself, or its folder unless the
+ * folder is sticky (like /tmp, where others cannot rename our files away). */
+static int check_owner_writes(const char *path, const struct stat *st, char *err) {
+  if (st->st_mode & S_IWOTH) {
+    snprintf(err, LDR_ERR_MAX, "'%s' is writable by other users", path);
+    return HOTSWAP_EINSECURE;
+  }
+  char dir[4096];
+  const char *slash = strrchr(path, '/');
+  if (slash == NULL) {
+    snprintf(dir, sizeof(dir), ".");
+  } else if (slash == path) {
+    snprintf(dir, sizeof(dir), "/");
+  } else {
+    snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+  }
+  struct stat ds;
+  if (stat(dir, &ds) == 0 && (ds.st_mode & S_IWOTH) && !(ds.st_mode & S_ISVTX)) {
+    snprintf(err, LDR_ERR_MAX, "folder '%.400s' is writable by other users", dir);
+    return HOTSWAP_EINSECURE;
+  }
+  return 0;
+}
+
+/* Copy all of `in` into `out`; returns bytes copied or -errno. */
+static long long copy_all(int in, int out) {
+  char buf[65536];
+  long long total = 0;
+  for (;;) {
+    ssize_t r = read(in, buf, sizeof(buf));
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r < 0)
+      return -errno;
+    if (r == 0)
+      return total;
+    for (ssize_t off = 0; off < r;) {
+      ssize_t w = write(out, buf + off, (size_t)(r - off));
+      if (w < 0 && errno == EINTR)
+        continue;
+      if (w < 0)
+        return -errno;
+      off += w;
+    }
+    total += r;
+  }
+}
+
+/* Open `path` and copy it into a new sealed memfd; returns the memfd or a negative code. */
+static int copy_to_memfd(const char *path, char *err) {
+  int in = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  if (in < 0) {
+    int e = errno;
+    snprintf(err, LDR_ERR_MAX, "cannot open '%s': %s", path, strerror(e));
+    return -e;
+  }
+  struct stat st;
+  int rc = fstat(in, &st) == 0 ? 0 : -errno;
+  if (rc == 0 && !S_ISREG(st.st_mode)) {
+    snprintf(err, LDR_ERR_MAX, "'%s' is not a regular file", path);
+    rc = -EINVAL;
+  } else if (rc == 0) {
+    rc = check_owner_writes(path, &st, err);
+  } else {
+    snprintf(err, LDR_ERR_MAX, "cannot stat '%s': %s", path, strerror(-rc));
+  }
+  char mname[64];
+  snprintf(mname, sizeof(mname), "hotswap:%.40s", ldr_basename(path));
+  int fd = rc == 0 ? memfd_create(mname, MFD_CLOEXEC | MFD_ALLOW_SEALING) : -1;
+  if (rc == 0 && fd < 0) {
+    rc = -errno;
+    snprintf(err, LDR_ERR_MAX, "memfd_create: %s", strerror(-rc));
+  }
+  if (rc == 0) {
+    long long n = copy_all(in, fd);
+    if (n < 0) {
+      rc = (int)n;
+      snprintf(err, LDR_ERR_MAX, "cannot read '%s': %s", path, strerror(-rc));
+    } else if (n != (long long)st.st_size) {
+      rc = -EAGAIN;
+      snprintf(err, LDR_ERR_MAX, "'%s' changed size while being copied; try again", path);
+    } else if (fcntl(fd, F_ADD_SEALS, SNAP_SEALS) != 0) {
+      rc = -errno;
+      snprintf(err, LDR_ERR_MAX, "cannot seal the copy of '%s': %s", path, strerror(-rc));
+    }
+  }
+  close(in);
+  if (rc != 0) {
+    if (fd >= 0)
+      close(fd);
+    return rc;
+  }
+  return fd;
+}
+
+int ldr_snapshot_take(const char *path, const struct elf_opts *eo, struct ldr_snapshot *out,
+                      char *err) {
+  memset(out, 0, sizeof(*out));
+  out->fd = -1;
+  int fd = copy_to_memfd(path, err);
+  if (fd < 0)
+    return fd;
+  char why[ELF_ERR_MAX] = "";
+  int rc = elf_inspect_fd(fd, eo, &out->info, why);
+  if (rc != 0) {
+    snprintf(err, LDR_ERR_MAX, "%s", why[0] != '\0' ? why : hotswap_strerror(rc));
+    close(fd);
+    out->info = NULL;
+    return rc;
+  }
+  out->fd = fd;
+  snprintf(out->fdpath, sizeof(out->fdpath), "/proc/self/fd/%d", fd);
+  return 0;
+}
+
+void ldr_snapshot_release(struct ldr_snapshot *s) {
+  if (s->info != NULL)
+    elf_info_free(s->info);
+  s->info = NULL;
+  if (s->fd >= 0)
+    close(s->fd);
+  s->fd = -1;
+}
+
+bool ldr_snapshot_same(const struct elf_info *a, const struct elf_info *b) {
+  return a->build_id_len == b->build_id_len &&
+         memcmp(a->build_id, b->build_id, a->build_id_len) == 0 &&
+         a->file_size == b->file_size && a->content_hash == b->content_hash;
+}
+
+int ldr_plugin_name(const struct elf_info *info, const char *path, char *buf) {
+  const char *src = NULL;
+  size_t len = 0;
+  if (info != NULL && info->note.present && info->note.name != NULL &&
+      info->note.name[0] != '\0') {
+    src = info->note.name;
+    len = strlen(src);
+  } else {
+    src = ldr_basename(path);
+    if (strncmp(src, "lib", 3) == 0 && src[3] != '\0')
+      src += 3;
+    len = strlen(src);
+    /* Cut at ".so" that ends the name or starts a version suffix (".so.1.2"). */
+    for (const char *p = src; (p = strstr(p, ".so")) != NULL; p += 3) {
+      if ((p[3] == '\0' || p[3] == '.') && p > src) {
+        len = (size_t)(p - src);
+        break;
+      }
+    }
+  }
+  if (len >= LDR_NAME_MAX)
+    return -ENAMETOOLONG;
+  memcpy(buf, src, len);
+  buf[len] = '\0';
+  return 0;
+}
