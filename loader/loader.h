@@ -16,6 +16,8 @@
  *   on_load   hotswap_on_load(opts->data), in dependency order (imported plugins first,
  *             independent plugins by name).
  *   on_init   hotswap_on_init(opts->vault), same order, after every on_load.
+ *             (hotswap_reloadable, hotswap_export and hotswap_import run by plugin name: the
+ *             dependency order is only known once every import list is.)
  *   commit    every exported FUNC/IFUNC of every new version (except the hotswap_* hooks) is
  *             routed with ldr_gen_set and the generation is published with one store.
  * Any failure: hotswap_on_free then dlclose of every new version (reverse order, each exactly

@@ -424,6 +424,11 @@ static void chain__three_plugins__reload_together_and_follow(void **state) {
   assert_string_equal(result_of("beta")->old_version, result_of("beta")->new_version);
   assert_non_null(strstr(hook_log, "alpha@3:on_load beta@2:on_load gamma@2:on_load "));
   assert_int_equal(call_int("gamma_total"), 322);
+  char line[1024];
+  ldr_report_format(&rep, line, sizeof(line));
+  print_message("%s\n", line); /* the timing the shim will log */
+  assert_non_null(strstr(line, " beta "));
+  assert_non_null(strstr(line, " (import changed)"));
   /* Also when only alpha is named: the registry knows who imports it. */
   install(dir, "alpha-v1", "alpha", 2);
   assert_int_equal(reload(a, NULL), 0);
