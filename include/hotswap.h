@@ -217,6 +217,16 @@ struct hotswap_live_table {
 };
 /* End of the live table section. */
 
+/* ---------------------------------------------------------------------------------------
+ * Host API, exported by libhotswap_preload.so. A host that must also run without the shim
+ * declares these weak and checks for NULL.
+ */
+
+/* Stable trampoline address of plugin function `name`: calls through it reach the current
+ * version, across every reload. NULL when no loaded plugin exports `name`. The address stays
+ * valid for the life of the process. Thread-safe; not async-signal-safe. */
+void *hotswap_fn(const char *name);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,162 @@
+/* config.c - the shim's configuration: HOTSWAP_* variables, the plugin list, and the
+ * check that a plugin file cannot be replaced by another user. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "hotswap.h"
+#include "preload/preload.h"
+
+static char *dup_env(const char *name) {
+  const char *v = getenv(name);
+  return (v != NULL && *v != '\0') ? strdup(v) : NULL;
+}
+
+char *pre_control_path_for(pid_t pid, bool forked) {
+  char buf[PATH_MAX];
+  const char *given = getenv("HOTSWAP_CONTROL");
+  const char *xdg = getenv("XDG_RUNTIME_DIR");
+  if (given != NULL && *given != '\0') {
+    if (!forked)
+      return strdup(given);
+    /* A forked child cannot share its parent's socket: HOTSWAP_CONTROL.<pid> */
+    snprintf(buf, sizeof(buf), "%s.%ld", given, (long)pid);
+  } else if (xdg != NULL && *xdg == '/') {
+    snprintf(buf, sizeof(buf), "%s/hotswap/%ld.sock", xdg, (long)pid);
+  } else {
+    snprintf(buf, sizeof(buf), "/tmp/hotswap-%ld/%ld.sock", (long)getuid(), (long)pid);
+  }
+  return strdup(buf);
+}
+
+int pre_config_load(struct pre_config *cfg, char *err, size_t n) {
+  memset(cfg, 0, sizeof(*cfg));
+  cfg->signo = SIGHUP;
+  cfg->plugins = dup_env("HOTSWAP_PLUGINS");
+  if (cfg->plugins == NULL)
+    return -ENOENT;
+  cfg->log_target = dup_env("HOTSWAP_LOG");
+  cfg->control_path = pre_control_path_for(getpid(), false);
+  const char *v = getenv("HOTSWAP_SD_NOTIFY");
+  cfg->notify_socket = dup_env("NOTIFY_SOCKET");
+  cfg->sd_notify = v != NULL && strcmp(v, "1") == 0 && cfg->notify_socket != NULL;
+  v = getenv("HOTSWAP_INSECURE");
+  cfg->insecure_ok = v != NULL && strcmp(v, "1") == 0;
+  v = getenv("HOTSWAP_SIGNAL");
+  if (v != NULL && *v != '\0') {
+    cfg->signo = pre_signal_parse(v);
+    if (cfg->signo < 0 || cfg->signo == SIGKILL || cfg->signo == SIGSTOP) {
+      snprintf(err, n, "HOTSWAP_SIGNAL='%s' is not a signal that can be caught "
+               "(try HUP, USR1, USR2)", v);
+      return -EINVAL;
+    }
+  }
+  if (cfg->control_path == NULL)
+    return -ENOMEM;
+  return 0;
+}
+
+void pre_config_free(struct pre_config *cfg) {
+  free(cfg->plugins);
+  free(cfg->log_target);
+  free(cfg->control_path);
+  free(cfg->notify_socket);
+  memset(cfg, 0, sizeof(*cfg));
+}
+
+struct path_list {
+  char **v;
+  size_t n, cap;
+};
+
+static int push_path(struct path_list *l, char *p) {
+  if (p == NULL)
+    return -ENOMEM;
+  if (l->n + 2 > l->cap) {
+    size_t cap = l->cap ? l->cap * 2 : 8;
+    char **v = realloc(l->v, cap * sizeof(*v));
+    if (v == NULL) {
+      free(p);
+      return -ENOMEM;
+    }
+    l->v = v;
+    l->cap = cap;
+  }
+  l->v[l->n++] = p;
+  l->v[l->n] = NULL;
+  return 0;
+}
+
+static int so_filter(const struct dirent *d) {
+  size_t len = strlen(d->d_name);
+  return d->d_name[0] != '.' && len > 3 && strcmp(d->d_name + len - 3, ".so") == 0;
+}
+
+/* Append the *.so files of folder `dir`, sorted by name. */
+static int push_folder(struct path_list *l, const char *dir, char *err, size_t n) {
+  struct dirent **ents;
+  int k = scandir(dir, &ents, so_filter, alphasort);
+  if (k < 0) {
+    int e = errno;
+    snprintf(err, n, "%s: cannot list folder: %s", dir, strerror(e));
+    return -e;
+  }
+  int rc = 0;
+  for (int i = 0; i < k; i++) {
+    char *p = NULL;
+    if (rc == 0 && asprintf(&p, "%s/%s", dir, ents[i]->d_name) < 0)
+      p = NULL;
+    if (rc == 0)
+      rc = push_path(l, p);
+    free(ents[i]);
+  }
+  free(ents);
+  if (rc == 0 && k == 0) {
+    snprintf(err, n, "%s: folder holds no *.so plugin", dir);
+    rc = -ENOENT;
+  }
+  return rc;
+}
+
+int pre_plugin_paths(const char *spec, char ***out, size_t *count, char *err, size_t n) {
+  struct path_list l = {0};
+  char *copy = strdup(spec), *save = NULL;
+  int rc = copy ? 0 : -ENOMEM;
+  for (char *p = copy ? strtok_r(copy, ":", &save) : NULL; p && rc == 0;
+       p = strtok_r(NULL, ":", &save)) {
+    struct stat st;
+    if (stat(p, &st) != 0) {
+      rc = -errno;
+      snprintf(err, n, "%s: %s", p, strerror(errno));
+    } else if (S_ISDIR(st.st_mode)) {
+      rc = push_folder(&l, p, err, n);
+    } else {
+      rc = push_path(&l, strdup(p));
+    }
+  }
+  free(copy);
+  if (rc == 0 && l.n == 0) {
+    snprintf(err, n, "HOTSWAP_PLUGINS names no plugin");
+    rc = -ENOENT;
+  }
+  if (rc != 0) {
+    pre_paths_free(l.v);
+    return rc;
+  }
+  *out = l.v;
+  *count = l.n;
+  return 0;
+}
+
+void pre_paths_free(char **paths) {
+  for (size_t i = 0; paths != NULL && paths[i] != NULL; i++)
+    free(paths[i]);
+  free(paths);
+}

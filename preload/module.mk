@@ -1,0 +1,14 @@
+# preload/: libhotswap_preload.so, the shim. Exports only the allowlist in
+# preload/exports.map (hotswap_* API and the interposed libc functions).
+PRELOAD_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard preload/*.c)) \
+                $(patsubst %.S,$(BUILD)/obj/%.o,$(wildcard preload/*.S))
+PRELOAD_SO := $(BUILD)/libhotswap_preload.so
+$(PRELOAD_OBJS): EXTRA_CFLAGS += $(ELF_CFLAGS) -fvisibility=hidden
+
+$(PRELOAD_SO): $(PRELOAD_OBJS) $(LOADER_LIB) $(ELF_LIB) preload/exports.map
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(ALL_LDFLAGS) -shared -Wl,--version-script=preload/exports.map \
+	  -Wl,-z,now -Wl,-z,relro -Wl,-z,noexecstack -o $@ $(PRELOAD_OBJS) \
+	  -Wl,--whole-archive $(COMMON_OBJS) -Wl,--no-whole-archive $(LOADER_LINK)
+
+ALL_TARGETS += $(PRELOAD_SO)

@@ -1,0 +1,143 @@
+/* preload.c - the constructor of libhotswap_preload.so: reads the configuration, takes
+ * over the reload signal, loads the plugins, starts the reloader and control threads, and
+ * keeps them working across fork(). Inert when HOTSWAP_PLUGINS is unset, in setuid
+ * (AT_SECURE) processes and in processes the daemon exec()s. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "loader/tramp.h"
+#include "preload/preload.h"
+
+/* Marks the environment of the daemon: a process that finds a pid other than its own here
+ * was exec()ed by the daemon (or one of its forks) and stays inert. */
+#define OWNER_ENV "HOTSWAP_OWNER_PID"
+
+static struct pre_config config;
+static bool active; /* reloads enabled in this process */
+
+int pre_thread_start(pthread_t *t, void *(*fn)(void *), void *arg) {
+  sigset_t all, old;
+  pthread_attr_t attr;
+  sigfillset(&all);
+  if (config.signo > 0)
+    sigdelset(&all, config.signo); /* the reload signal always has a thread to land on */
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  int rc = pthread_create(t, &attr, fn, arg);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  pthread_attr_destroy(&attr);
+  return -rc;
+}
+
+static void on_control(const char *request, char **reply) {
+  struct pre_outcome o;
+  if (strcmp(request, "status") == 0) {
+    pre_last_outcome(&o);
+    *reply = pre_status_json(&o);
+  } else if (strcmp(request, "reload") == 0) {
+    int rc = pre_reload_request(120000, &o);
+    if (rc == 0) {
+      *reply = pre_outcome_json(&o);
+    } else {
+      *reply = strdup("{\"ok\":false,\"error\":\"ETIMEDOUT\",\"message\":\"reload did not "
+                      "finish within 120 s\"}");
+    }
+  } else {
+    *reply = strdup("{\"ok\":false,\"error\":\"EINVAL\",\"message\":\"unknown request; "
+                    "expected status or reload\"}");
+  }
+}
+
+static bool exec_child(void) {
+  const char *owner = getenv(OWNER_ENV);
+  if (owner != NULL && atol(owner) != (long)getpid())
+    return true;
+  char pid[24];
+  snprintf(pid, sizeof(pid), "%ld", (long)getpid());
+  setenv(OWNER_ENV, pid, 1);
+  return false;
+}
+
+static void at_exit(void) { pre_control_stop(); }
+
+static void start_control(void) {
+  char err[512];
+  if (pre_control_start(config.control_path, on_control, err, sizeof(err)) != 0)
+    pre_log("%s; `hotswap reload` and `hotswap status` cannot reach this process "
+            "(kill -%s still reloads)", err, sigabbrev_np(config.signo));
+}
+
+static void after_fork_child(void) {
+  if (!active)
+    return;
+  char pid[24];
+  snprintf(pid, sizeof(pid), "%ld", (long)getpid());
+  setenv(OWNER_ENV, pid, 1);
+  int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (fd < 0) {
+    pre_log("fork: eventfd: %s; reloads disabled in pid %s", strerror(errno), pid);
+    active = false;
+    return;
+  }
+  pre_signal_set_wake_fd(fd);
+  pre_reloader_after_fork(fd);
+  /* The parent's socket stays the parent's; the child serves its own. */
+  pre_control_stop();
+  free(config.control_path);
+  config.control_path = pre_control_path_for(getpid(), true);
+  if (config.control_path != NULL)
+    start_control();
+}
+
+__attribute__((constructor)) static void pre_init(void) {
+  char err[512];
+  if (getauxval(AT_SECURE) != 0)
+    return; /* setuid/setgid: never load code named by the environment */
+  int rc = pre_config_load(&config, err, sizeof(err));
+  if (rc == -ENOENT)
+    return; /* HOTSWAP_PLUGINS unset: inert */
+  if (exec_child())
+    return;
+  if (pre_log_open(config.log_target) != 0)
+    pre_log("HOTSWAP_LOG=%s: %s; logging to stderr", config.log_target, strerror(errno));
+  if (rc != 0) {
+    pre_log("%s; reloads disabled", err);
+    return;
+  }
+  int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (fd < 0 || (rc = pre_signal_install(config.signo, fd)) != 0) {
+    pre_log("cannot take over SIG%s: %s; reloads disabled", sigabbrev_np(config.signo),
+            strerror(fd < 0 ? errno : -rc));
+    return;
+  }
+  struct pre_outcome first;
+  pre_reloader_init(&config, fd);
+  pre_reload_now(&first); /* the first load: plugins are there before main() runs */
+  if ((rc = pre_reloader_start()) != 0) {
+    pre_log("cannot start the reloader thread: %s; reloads disabled", strerror(-rc));
+    return;
+  }
+  active = true;
+  start_control();
+  pthread_atfork(NULL, NULL, after_fork_child);
+  atexit(at_exit);
+}
+
+__attribute__((destructor)) static void pre_fini(void) { pre_control_stop(); }
+
+/* ---- the API exported to hosts (hotswap.h) ------------------------------------------ */
+
+PRE_API void *hotswap_fn(const char *name) {
+  void *tramp = NULL;
+  if (name == NULL || ldr_route(name, &tramp) != 0)
+    return NULL;
+  return tramp;
+}

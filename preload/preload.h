@@ -1,0 +1,156 @@
+/* preload.h - internals of libhotswap_preload.so (prefix pre_).
+ *
+ * The shim runs inside someone else's daemon: nothing here exits, aborts or writes to
+ * stdout; a fatal problem disables reloads, logs one line and lets the daemon serve on.
+ */
+#ifndef HOTSWAP_PRELOAD_H
+#define HOTSWAP_PRELOAD_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <link.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "loader/loader.h"
+
+#define PRE_API __attribute__((visibility("default")))
+
+/* ---- log.c ------------------------------------------------------------------------- */
+
+/* Open the log named by HOTSWAP_LOG: NULL or "stderr", "syslog", or a file path (opened
+ * O_APPEND|O_CLOEXEC). Returns 0, or -errno with the log left on stderr. */
+int pre_log_open(const char *target);
+/* One line "hotswap[PID]: <text>\n", written with a single write(2) so lines from several
+ * processes do not interleave. Not async-signal-safe (formats with vsnprintf). */
+void pre_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void pre_vlog(const char *fmt, va_list ap);
+
+/* ---- signal.c ---------------------------------------------------------------------- */
+
+/* Take over `signo` as the reload signal: install the shim's handler, which writes to
+ * `wake_fd` (an eventfd) and then runs the daemon's own disposition for the signal.
+ * The disposition found at start-up (SIG_IGN under nohup, or a handler installed earlier)
+ * becomes the daemon's, so it keeps working and SIG_IGN no longer disables reloads.
+ * Returns 0 or -errno. */
+int pre_signal_install(int signo, int wake_fd);
+/* Point the handler at a new eventfd (after fork). async-signal-safe to race with. */
+void pre_signal_set_wake_fd(int wake_fd);
+/* Signal number from "HUP", "SIGHUP", "usr2" or "1"; -1 when unknown. */
+int pre_signal_parse(const char *name);
+
+/* ---- config.c ---------------------------------------------------------------------- */
+
+struct pre_config {
+  char *plugins;      /* HOTSWAP_PLUGINS as given: ':'-separated files or folders */
+  int signo;          /* HOTSWAP_SIGNAL, default SIGHUP */
+  char *log_target;   /* HOTSWAP_LOG, NULL for stderr */
+  char *control_path; /* HOTSWAP_CONTROL or the default per DESIGN.md */
+  bool sd_notify;     /* HOTSWAP_SD_NOTIFY=1 and NOTIFY_SOCKET set */
+  char *notify_socket;
+  bool insecure_ok;   /* HOTSWAP_INSECURE=1 */
+};
+
+/* Read the HOTSWAP_* variables. Returns 0; -ENOENT when HOTSWAP_PLUGINS is unset or empty
+ * (the shim stays inert); -EINVAL with a reason in err (n bytes) for a bad value. */
+int pre_config_load(struct pre_config *cfg, char *err, size_t n);
+void pre_config_free(struct pre_config *cfg);
+/* Control socket path of process `pid`: HOTSWAP_CONTROL for the daemon itself (and
+ * HOTSWAP_CONTROL.<pid> for its forked children), else $XDG_RUNTIME_DIR/hotswap/<pid>.sock,
+ * else /tmp/hotswap-<uid>/<pid>.sock. malloc'd; NULL on ENOMEM. */
+char *pre_control_path_for(pid_t pid, bool forked);
+
+/* The plugin files named by `spec` now: each file as given, each folder's *.so sorted by
+ * name. Returns 0 and a NULL-terminated array (free with pre_paths_free), or -errno with a
+ * reason naming the path in err. */
+int pre_plugin_paths(const char *spec, char ***out, size_t *count, char *err, size_t n);
+void pre_paths_free(char **paths);
+
+
+/* ---- notify.c ---------------------------------------------------------------------- */
+
+/* sd_notify datagrams to NOTIFY_SOCKET `sock`. Each returns 0 or -errno. */
+int pre_notify_send(const char *sock, const char *msg);
+int pre_notify_reloading(const char *sock); /* RELOADING=1 + MONOTONIC_USEC=, one message */
+int pre_notify_ready(const char *sock, const char *status); /* READY=1 + STATUS=<line> */
+
+/* ---- control.c --------------------------------------------------------------------- */
+
+/* Answers one request line ("status", "reload") with one malloc'd line of JSON in *reply.
+ * Runs on the control thread, with no shim lock held. */
+typedef void (*pre_control_fn)(const char *request, char **reply);
+
+/* Listen at `path` (folder made 0700 if missing, socket 0600) and serve requests on a
+ * thread of its own. Returns 0 or -errno with a reason in err. */
+int pre_control_start(const char *path, pre_control_fn fn, char *err, size_t n);
+/* Close the socket; the process that bound it also removes the file. */
+void pre_control_stop(void);
+/* Path being served, NULL when none. */
+const char *pre_control_path(void);
+
+/* ---- preload.c --------------------------------------------------------------------- */
+
+/* Start a detached thread with every signal blocked except the reload signal, so that the
+ * shim's threads never run the daemon's other signal handlers. Returns 0 or -errno. */
+int pre_thread_start(pthread_t *t, void *(*fn)(void *), void *arg);
+
+/* ---- reloader.c, report.c ---------------------------------------------------------- */
+
+/* The outcome of one reload, as the log, the control socket and systemd report it. */
+struct pre_outcome {
+  int rc;              /* 0, or the loader's error code */
+  unsigned number;     /* 1 for the first reload after start-up, ... */
+  bool committed;      /* a new generation was published */
+  uint64_t generation; /* current generation after the reload */
+  char message[1536];  /* "reload 3 ok in 0.41 ms: libhandler.so 3f2a1c9 -> 9b8e7d1 (12
+                        * symbols)" or "reload 4 rejected: <reason>; still serving <v>" */
+};
+
+/* Set what the reloader works from: the configuration and the eventfd that wakes it. */
+void pre_reloader_init(const struct pre_config *cfg, int fd);
+/* Start the reloader thread. Returns 0 or -errno. */
+int pre_reloader_start(void);
+/* Run a reload on the calling thread (start-up, and the reloader thread itself). */
+void pre_reload_now(struct pre_outcome *out);
+/* Ask the reloader thread for a reload and wait up to timeout_ms for one that started
+ * after the request. Returns 0 with *out filled, or -ETIMEDOUT. */
+int pre_reload_request(int timeout_ms, struct pre_outcome *out);
+/* The outcome of the last reload (number 0 before any). */
+void pre_last_outcome(struct pre_outcome *out);
+/* In a forked child: new state, new thread, woken by `fd`. */
+void pre_reloader_after_fork(int fd);
+
+/* Turn a loader report into an outcome (message included). */
+void pre_outcome_from_report(const struct ldr_report *rep, struct pre_outcome *out);
+/* Complete an outcome refused before the loader ran: out->rc and out->message (the
+ * reason) are set; the message becomes "reload N rejected: <reason>; still serving ...". */
+void pre_outcome_refused(struct pre_outcome *out);
+/* Reloads attempted so far (by the loader's count). */
+unsigned pre_outcome_count(void);
+/* The status document: one line of JSON, malloc'd; NULL on ENOMEM. */
+char *pre_status_json(const struct pre_outcome *last);
+/* One line of JSON for a reload outcome, malloc'd. */
+char *pre_outcome_json(const struct pre_outcome *o);
+
+/* ---- retrofit.c, dl.c -------------------------------------------------------------- */
+
+/* Record that the object `map`, loaded by ld.so, is generation 0 of a plugin: GOT entries
+ * of other objects that bind to it get rewritten to trampolines. Returns 0, -ENOENT,
+ * -ENOSPC. */
+int pre_retrofit_adopt(const struct link_map *map);
+/* Rewrite, in every loaded object but the plugins and the shim, the GOT entries bound to
+ * an adopted plugin's routed functions to their trampolines. Idempotent; cheap when
+ * nothing is adopted. Returns 0 or the first error with a reason in err; *patched gets
+ * the number of entries rewritten (may be NULL). Thread-safe. */
+int pre_retrofit_all(size_t *patched, char *err, size_t n);
+/* True when addr lies in an adopted plugin object. */
+bool pre_retrofit_in_plugin(const void *addr);
+/* Turn on the dlopen/dlsym interposition (after the first load). */
+void pre_dl_enable(void);
+/* libc's dlsym, bypassing the shim's. */
+void *pre_real_dlsym(void *handle, const char *name);
+
+#endif /* HOTSWAP_PRELOAD_H */

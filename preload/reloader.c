@@ -1,0 +1,132 @@
+/* reloader.c - the reloader thread: waits on the eventfd that the signal handler and the
+ * control socket write, runs the loader's transaction over the plugin files, logs one line
+ * and tells systemd. Requests that arrive during a reload coalesce into one more reload. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "loader/loader.h"
+#include "preload/preload.h"
+
+static const struct pre_config *config;
+static int wake_fd = -1;
+static pthread_mutex_t state_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t state_cond = PTHREAD_COND_INITIALIZER;
+static uint64_t requested; /* reload requests from the control socket so far */
+static uint64_t completed; /* requests covered by finished reloads */
+static struct pre_outcome last;
+
+void pre_reload_now(struct pre_outcome *out) {
+  char **paths = NULL;
+  size_t n = 0;
+  struct ldr_report rep;
+  memset(out, 0, sizeof(*out));
+  if (config->sd_notify)
+    pre_notify_reloading(config->notify_socket);
+  int rc = pre_plugin_paths(config->plugins, &paths, &n, out->message, sizeof(out->message));
+  if (rc == 0) {
+    struct ldr_reload_opts opts = {0};
+    if (config->insecure_ok)
+      pre_log("WARNING: HOTSWAP_INSECURE=1: plugin files and folders that other users can "
+              "write are loaded anyway");
+    rc = ldr_reload((const char *const *)paths, n, &opts, &rep);
+    pre_outcome_from_report(&rep, out);
+    ldr_report_free(&rep);
+  } else {
+    out->rc = rc;
+    out->number = pre_outcome_count() + 1;
+    pre_outcome_refused(out);
+  }
+  pre_paths_free(paths);
+  pre_log("%s", out->message);
+  pthread_mutex_lock(&state_lock);
+  last = *out;
+  pthread_mutex_unlock(&state_lock);
+  if (config->sd_notify)
+    pre_notify_ready(config->notify_socket, out->message);
+}
+
+void pre_last_outcome(struct pre_outcome *out) {
+  pthread_mutex_lock(&state_lock);
+  *out = last;
+  pthread_mutex_unlock(&state_lock);
+}
+
+static void *reloader_main(void *arg) {
+  (void)arg;
+  for (;;) {
+    struct pollfd p = {.fd = wake_fd, .events = POLLIN};
+    uint64_t count;
+    if (poll(&p, 1, -1) < 0 || read(wake_fd, &count, sizeof(count)) != sizeof(count))
+      continue; /* EINTR, or another reader won: wait again */
+    pthread_mutex_lock(&state_lock);
+    uint64_t covers = requested; /* every request made so far is served by this run */
+    pthread_mutex_unlock(&state_lock);
+
+    struct pre_outcome out;
+    pre_reload_now(&out);
+
+    pthread_mutex_lock(&state_lock);
+    completed = covers;
+    pthread_cond_broadcast(&state_cond);
+    pthread_mutex_unlock(&state_lock);
+  }
+  return NULL;
+}
+
+void pre_reloader_init(const struct pre_config *cfg, int fd) {
+  config = cfg;
+  wake_fd = fd;
+}
+
+int pre_reloader_start(void) {
+  pthread_t t;
+  return pre_thread_start(&t, reloader_main, NULL);
+}
+
+int pre_reload_request(int timeout_ms, struct pre_outcome *out) {
+  uint64_t one = 1;
+  struct timespec until;
+  clock_gettime(CLOCK_REALTIME, &until);
+  until.tv_sec += timeout_ms / 1000;
+  until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+  if (until.tv_nsec >= 1000000000L)
+    until.tv_sec++, until.tv_nsec -= 1000000000L;
+
+  pthread_mutex_lock(&state_lock);
+  uint64_t mine = ++requested;
+  pthread_mutex_unlock(&state_lock);
+  if (write(wake_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+    return -errno;
+  int rc = 0;
+  pthread_mutex_lock(&state_lock);
+  while (completed < mine && rc == 0)
+    rc = pthread_cond_timedwait(&state_cond, &state_lock, &until);
+  if (completed >= mine) {
+    *out = last;
+    rc = 0;
+  } else {
+    rc = -ETIMEDOUT;
+  }
+  pthread_mutex_unlock(&state_lock);
+  return rc;
+}
+
+void pre_reloader_after_fork(int fd) {
+  /* The child has no reloader thread and the locks may be held by a thread that no longer
+   * exists: start over. */
+  pthread_mutex_init(&state_lock, NULL);
+  pthread_cond_init(&state_cond, NULL);
+  requested = completed = 0;
+  wake_fd = fd;
+  pthread_t t;
+  if (pre_thread_start(&t, reloader_main, NULL) != 0)
+    pre_log("fork: cannot start the reloader thread in the child; reloads disabled");
+}

@@ -1,0 +1,218 @@
+/* report.c - how the shim reports: the one log line per reload, and the JSON documents the
+ * control socket answers with (status, reload outcome). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "preload/preload.h"
+
+unsigned pre_outcome_count(void) {
+  struct ldr_status st;
+  if (ldr_status_get(&st) != 0)
+    return 0;
+  unsigned n = st.reloads;
+  ldr_status_free(&st);
+  return n;
+}
+
+/* Append to a fixed buffer, never past its end. */
+static void appendf(char *buf, size_t n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void appendf(char *buf, size_t n, const char *fmt, ...) {
+  size_t used = strlen(buf);
+  if (used + 1 >= n)
+    return;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf + used, n - used, fmt, ap);
+  va_end(ap);
+}
+
+/* "; still serving handler 9b8e7d1, other 1a2b3c4" (or nothing before the first load). */
+static void append_serving(char *buf, size_t n) {
+  struct ldr_status st;
+  if (ldr_status_get(&st) != 0)
+    return;
+  for (size_t i = 0; i < st.n_plugins; i++)
+    appendf(buf, n, "%s %s %s", i == 0 ? "; still serving" : ",", st.plugins[i].name,
+            st.plugins[i].version);
+  if (st.n_plugins == 0)
+    appendf(buf, n, "; no plugin loaded");
+  ldr_status_free(&st);
+}
+
+static const char *base(const char *path) {
+  const char *s = strrchr(path, '/');
+  return s ? s + 1 : path;
+}
+
+void pre_outcome_from_report(const struct ldr_report *rep, struct pre_outcome *out) {
+  struct ldr_status st;
+  out->rc = rep->rc;
+  out->committed = rep->committed;
+  out->generation = rep->generation;
+  out->number = 0;
+  if (ldr_status_get(&st) == 0) {
+    out->number = st.reloads;
+    ldr_status_free(&st);
+  }
+  out->message[0] = '\0';
+  if (rep->rc != 0) {
+    appendf(out->message, sizeof(out->message), "reload %u rejected: %s", out->number,
+            rep->error);
+    append_serving(out->message, sizeof(out->message));
+    return;
+  }
+  appendf(out->message, sizeof(out->message), "reload %u ok in %.2f ms:", out->number,
+          (double)rep->elapsed_ns / 1e6);
+  bool any = false;
+  for (size_t i = 0; i < rep->n_plugins; i++) {
+    const struct ldr_plugin_result *p = &rep->plugins[i];
+    const char *sep = i == 0 ? " " : ", ";
+    if (p->action == LDR_UNCHANGED || p->action == LDR_PINNED) {
+      appendf(out->message, sizeof(out->message), "%s%s %s (%s)", sep, base(p->path),
+              p->old_version, ldr_action_name(p->action));
+      continue;
+    }
+    any = true;
+    if (p->old_version[0] == '\0')
+      appendf(out->message, sizeof(out->message), "%s%s %s loaded (%zu symbols)", sep,
+              base(p->path), p->new_version, p->routed);
+    else
+      appendf(out->message, sizeof(out->message), "%s%s %s -> %s (%zu symbols%s)", sep,
+              base(p->path), p->old_version, p->new_version, p->routed,
+              p->action == LDR_FOLLOWED ? ", import changed" : "");
+  }
+  if (!any)
+    appendf(out->message, sizeof(out->message), "%snothing changed",
+            rep->n_plugins ? "; " : " ");
+}
+
+void pre_outcome_refused(struct pre_outcome *out) {
+  char reason[sizeof(out->message)];
+  snprintf(reason, sizeof(reason), "%s", out->message);
+  out->message[0] = '\0';
+  appendf(out->message, sizeof(out->message), "reload %u rejected: %s", out->number, reason);
+  append_serving(out->message, sizeof(out->message));
+}
+
+/* ---- JSON ---------------------------------------------------------------------------- */
+
+struct jbuf {
+  char *s;
+  size_t len, cap;
+  bool oom;
+};
+
+static void jraw(struct jbuf *b, const char *s, size_t n) {
+  if (b->oom)
+    return;
+  if (b->len + n + 1 > b->cap) {
+    size_t cap = b->cap ? b->cap : 512;
+    while (cap < b->len + n + 1)
+      cap *= 2;
+    char *p = realloc(b->s, cap);
+    if (p == NULL) {
+      b->oom = true;
+      return;
+    }
+    b->s = p;
+    b->cap = cap;
+  }
+  memcpy(b->s + b->len, s, n);
+  b->len += n;
+  b->s[b->len] = '\0';
+}
+
+static void jlit(struct jbuf *b, const char *s) { jraw(b, s, strlen(s)); }
+
+static void jfmt(struct jbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void jfmt(struct jbuf *b, const char *fmt, ...) {
+  char tmp[128];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+  va_end(ap);
+  if (n > 0)
+    jraw(b, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
+}
+
+/* A JSON string, escaped. */
+static void jstr(struct jbuf *b, const char *s) {
+  jlit(b, "\"");
+  for (; *s; s++) {
+    unsigned char c = (unsigned char)*s;
+    if (c == '"' || c == '\\') {
+      char e[2] = {'\\', (char)c};
+      jraw(b, e, 2);
+    } else if (c < 0x20) {
+      jfmt(b, "\\u%04x", c);
+    } else {
+      jraw(b, (const char *)&c, 1);
+    }
+  }
+  jlit(b, "\"");
+}
+
+static char *jdone(struct jbuf *b) {
+  if (b->oom) {
+    free(b->s);
+    return NULL;
+  }
+  return b->s;
+}
+
+static void outcome_fields(struct jbuf *b, const struct pre_outcome *o) {
+  jfmt(b, "\"number\":%u,\"ok\":%s,\"committed\":%s,\"rc\":%d,\"error\":", o->number,
+       o->rc == 0 ? "true" : "false", o->committed ? "true" : "false", o->rc);
+  jstr(b, o->rc == 0 ? "" : hotswap_err_name(o->rc));
+  jlit(b, ",\"message\":");
+  jstr(b, o->message);
+}
+
+char *pre_outcome_json(const struct pre_outcome *o) {
+  struct jbuf b = {0};
+  jlit(&b, "{");
+  outcome_fields(&b, o);
+  jfmt(&b, ",\"generation\":%llu}", (unsigned long long)o->generation);
+  return jdone(&b);
+}
+
+char *pre_status_json(const struct pre_outcome *last) {
+  struct ldr_status st;
+  if (ldr_status_get(&st) != 0)
+    return NULL;
+  struct jbuf b = {0};
+  jfmt(&b, "{\"pid\":%ld,\"generation\":", (long)getpid());
+  if (st.has_generation)
+    jfmt(&b, "%llu", (unsigned long long)st.generation);
+  else
+    jlit(&b, "null");
+  jfmt(&b, ",\"reloads\":%u,\"failures\":%u,\"plugins\":[", st.reloads, st.failures);
+  for (size_t i = 0; i < st.n_plugins; i++) {
+    const struct ldr_plugin_status *p = &st.plugins[i];
+    jlit(&b, i ? ",{\"name\":" : "{\"name\":");
+    jstr(&b, p->name);
+    jlit(&b, ",\"path\":");
+    jstr(&b, p->path);
+    jlit(&b, ",\"version\":");
+    jstr(&b, p->version);
+    jfmt(&b, ",\"reloadable\":%s,\"routed\":%zu,\"loads\":%u,\"versions_loaded\":%zu}",
+         p->reloadable ? "true" : "false", p->routed, p->loads, p->versions_loaded);
+  }
+  jlit(&b, "],\"last_reload\":");
+  if (last != NULL && last->number > 0) {
+    jlit(&b, "{");
+    outcome_fields(&b, last);
+    jlit(&b, "}");
+  } else {
+    jlit(&b, "null");
+  }
+  jlit(&b, "}");
+  ldr_status_free(&st);
+  return jdone(&b);
+}

@@ -1,0 +1,149 @@
+/* signal.c - the reload signal: the shim's one signal handler, and the interposed
+ * sigaction()/signal() that keep the daemon's own handler for that signal working.
+ *
+ * The handler only wakes the reloader thread (a write to an eventfd) and then runs what
+ * the daemon asked for. The daemon's disposition lives in one of two slots, switched with
+ * an atomic index, so the handler never reads a half-written struct sigaction.
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "preload/preload.h"
+
+typedef int (*sigaction_fn)(int, const struct sigaction *, struct sigaction *);
+
+static sigaction_fn real_sigaction;
+static int reload_signo;          /* 0 while the shim does not own a signal */
+static volatile int wake_fd = -1; /* eventfd written by the handler */
+static struct sigaction app_slots[2];
+static int app_slot; /* index of the daemon's current disposition, atomic */
+
+static sigaction_fn get_real_sigaction(void) {
+  if (real_sigaction == NULL)
+    real_sigaction = (sigaction_fn)dlsym(RTLD_NEXT, "sigaction");
+  return real_sigaction;
+}
+
+/* async-signal-safe */
+static void on_reload_signal(int signo, siginfo_t *info, void *uctx) {
+  int saved = errno;
+  uint64_t one = 1;
+  int fd = wake_fd;
+  if (fd >= 0 && write(fd, &one, sizeof(one)) < 0) {
+    /* EAGAIN: the counter is full, a reload is pending anyway. */
+  }
+  const struct sigaction *app = &app_slots[__atomic_load_n(&app_slot, __ATOMIC_ACQUIRE)];
+  if (app->sa_flags & SA_SIGINFO) {
+    if (app->sa_sigaction != NULL)
+      app->sa_sigaction(signo, info, uctx);
+  } else if (app->sa_handler != SIG_DFL && app->sa_handler != SIG_IGN) {
+    /* SIG_DFL of SIGHUP would terminate the daemon: the shim owns the signal now, and a
+     * reload is what the operator asked for. */
+    app->sa_handler(signo);
+  }
+  errno = saved;
+}
+
+/* Install the shim's handler with the daemon's flags and mask, so that SA_RESTART and the
+ * set of signals blocked during its handler stay what the daemon chose. */
+static int install_handler(const struct sigaction *app) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_sigaction = on_reload_signal;
+  sa.sa_mask = app->sa_mask;
+  sa.sa_flags = SA_SIGINFO | (app->sa_flags & (SA_RESTART | SA_ONSTACK | SA_NODEFER));
+  if (app->sa_handler == SIG_DFL || app->sa_handler == SIG_IGN)
+    sa.sa_flags |= SA_RESTART;
+  return get_real_sigaction()(reload_signo, &sa, NULL) == 0 ? 0 : -errno;
+}
+
+static void set_app_action(const struct sigaction *act) {
+  int next = !__atomic_load_n(&app_slot, __ATOMIC_ACQUIRE);
+  app_slots[next] = *act;
+  app_slots[next].sa_flags &= ~SA_RESETHAND; /* the shim's handler must stay installed */
+  __atomic_store_n(&app_slot, next, __ATOMIC_RELEASE);
+}
+
+int pre_signal_install(int signo, int fd) {
+  struct sigaction old;
+  if (get_real_sigaction() == NULL)
+    return -ENOSYS;
+  if (real_sigaction(signo, NULL, &old) != 0)
+    return -errno;
+  wake_fd = fd;
+  reload_signo = signo;
+  set_app_action(&old);
+  int rc = install_handler(&old);
+  if (rc != 0) {
+    reload_signo = 0;
+    return rc;
+  }
+  /* A reload signal blocked by the thread that loads the shim stays deliverable to the
+   * reloader thread, which unblocks it for itself. */
+  return 0;
+}
+
+void pre_signal_set_wake_fd(int fd) { wake_fd = fd; }
+
+PRE_API int sigaction(int signo, const struct sigaction *act, struct sigaction *oldact) {
+  if (get_real_sigaction() == NULL) {
+    errno = ENOSYS;
+    return -1;
+  }
+  if (signo != reload_signo || reload_signo == 0)
+    return real_sigaction(signo, act, oldact);
+  struct sigaction prev = app_slots[__atomic_load_n(&app_slot, __ATOMIC_ACQUIRE)];
+  if (act != NULL) {
+    int rc = install_handler(act);
+    if (rc != 0) {
+      errno = -rc;
+      return -1;
+    }
+    set_app_action(act);
+  }
+  if (oldact != NULL)
+    *oldact = prev;
+  return 0;
+}
+
+PRE_API sighandler_t signal(int signo, sighandler_t handler) {
+  struct sigaction sa, old;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = handler;
+  sa.sa_flags = SA_RESTART; /* glibc's signal() has BSD semantics */
+  sigemptyset(&sa.sa_mask);
+  sigaddset(&sa.sa_mask, signo);
+  if (sigaction(signo, &sa, &old) != 0)
+    return SIG_ERR;
+  return old.sa_handler;
+}
+
+int pre_signal_parse(const char *name) {
+  if (name == NULL || *name == '\0')
+    return -1;
+  char *end;
+  long n = strtol(name, &end, 10);
+  if (*end == '\0')
+    return (n > 0 && n < NSIG) ? (int)n : -1;
+  if (strncasecmp(name, "SIG", 3) == 0)
+    name += 3;
+  for (int s = 1; s < NSIG; s++) {
+    const char *abbrev = sigabbrev_np(s);
+    if (abbrev != NULL && strcasecmp(abbrev, name) == 0)
+      return s;
+  }
+  if (strncasecmp(name, "RTMIN+", 6) == 0 || strncasecmp(name, "RTMAX-", 6) == 0) {
+    long k = strtol(name + 6, &end, 10);
+    int s = (name[5] == '+') ? SIGRTMIN + (int)k : SIGRTMAX - (int)k;
+    if (*end == '\0' && k >= 0 && s >= SIGRTMIN && s <= SIGRTMAX)
+      return s;
+  }
+  return -1;
+}
