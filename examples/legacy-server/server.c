@@ -3,10 +3,15 @@
  * own SIGHUP handler that re-reads a config file. Run under the shim, its calls to
  * libhandler.so follow reloads without a line of it changing.
  *
- *   server [-p PORT] [-t THREADS] [-c CONFIG] [-P PORTFILE]
+ *   server [-p PORT] [-t THREADS] [-c CONFIG] [-P PORTFILE] [-i PIDFILE] [-d] [-w WORKERS]
+ *          [-n] [-b]
  *
- * GET /hello/NAME  /add/A/B  /avg/X/Y/...  /div/A/B  /stats  /version  /hups
+ * GET /hello/NAME  /greet/NAME  /add/A/B  /avg/X/Y/...  /div/A/B  /stats  /version  /hups
+ *     /spawn (fork+exec a `sleep 5`, answers its pid)
  * The config file holds one line, a greeting suffix, re-read on SIGHUP.
+ *   -d  daemonize (double fork, setsid); -i writes the final pid
+ *   -w  pre-fork WORKERS processes that share the listening socket (the parent waits)
+ *   -n  install no SIGHUP handler of its own;  -b  block SIGHUP in every server thread
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -102,6 +107,25 @@ static int r_hups(char *out, size_t n, char *arg) {
   return snprintf(out, n, "%ld", __atomic_load_n(&hup_count, __ATOMIC_RELAXED));
 }
 
+/* A table of pointers straight into libhandler.so, filled in at load time: an absolute
+ * relocation (R_X86_64_64) in a PIE, the canonical PLT address otherwise. Not static, so
+ * the compiler cannot fold it away. */
+int (*direct_routes[])(char *, size_t, const char *) = {handle_hello};
+
+static int r_greet(char *out, size_t n, char *arg) {
+  return direct_routes[0](out, n, arg);
+}
+
+static int r_spawn(char *out, size_t n, char *arg) {
+  (void)arg;
+  pid_t pid = fork();
+  if (pid == 0) {
+    execl("/bin/sleep", "sleep", "5", (char *)NULL);
+    _exit(127);
+  }
+  return snprintf(out, n, "%ld", (long)pid);
+}
+
 /* The dispatch table: function pointers, some of them straight into libhandler.so. */
 static const struct {
   const char *prefix;
@@ -109,6 +133,7 @@ static const struct {
 } routes[] = {
     {"/hello/", r_hello}, {"/add/", r_add},         {"/avg/", r_avg}, {"/div/", r_div},
     {"/stats", r_stats},  {"/version", r_version}, {"/hups", r_hups},
+    {"/greet/", r_greet}, {"/spawn", r_spawn},
 };
 
 static int respond(int fd, int status, const char *body, int keep) {
@@ -178,26 +203,70 @@ static void *worker(void *arg) {
   }
 }
 
+static void write_file(const char *path, long value) {
+  FILE *f = path ? fopen(path, "w") : NULL;
+  if (f != NULL)
+    fprintf(f, "%ld\n", value), fclose(f);
+}
+
+static void daemonize(void) {
+  if (fork() != 0)
+    _exit(0);
+  setsid();
+  if (fork() != 0)
+    _exit(0);
+}
+
+/* Run the worker threads, then wait for SIGHUPs (to re-read the config) forever. */
+static void serve_forever(int lfd, int threads, int block_hup) {
+  sigset_t hup;
+  sigemptyset(&hup);
+  sigaddset(&hup, SIGHUP);
+  if (block_hup)
+    pthread_sigmask(SIG_BLOCK, &hup, NULL); /* inherited by every worker thread */
+  for (int i = 0; i < threads; i++) {
+    pthread_t t;
+    pthread_create(&t, NULL, worker, &lfd);
+    pthread_detach(t);
+  }
+  for (;;) {
+    sleep(1);
+    if (hup_pending) {
+      hup_pending = 0;
+      reload_config();
+    }
+  }
+}
+
 int main(int argc, char **argv) {
-  int port = 0, threads = 8, opt;
-  const char *portfile = NULL;
-  while ((opt = getopt(argc, argv, "p:t:c:P:")) != -1) {
+  int port = 0, threads = 8, workers = 0, opt, daemon = 0, no_handler = 0, block_hup = 0;
+  const char *portfile = NULL, *pidfile = NULL;
+  while ((opt = getopt(argc, argv, "p:t:c:P:i:dw:nb")) != -1) {
     if (opt == 'p') port = atoi(optarg);
     else if (opt == 't') threads = atoi(optarg);
     else if (opt == 'c') snprintf(config_path, sizeof(config_path), "%s", optarg);
     else if (opt == 'P') portfile = optarg;
+    else if (opt == 'i') pidfile = optarg;
+    else if (opt == 'd') daemon = 1;
+    else if (opt == 'w') workers = atoi(optarg);
+    else if (opt == 'n') no_handler = 1;
+    else if (opt == 'b') block_hup = 1;
     else {
-      fprintf(stderr, "usage: %s [-p PORT] [-t THREADS] [-c CONFIG] [-P PORTFILE]\n", argv[0]);
+      fprintf(stderr, "usage: %s [-p PORT] [-t THREADS] [-c CONFIG] [-P PORTFILE] "
+                      "[-i PIDFILE] [-d] [-w WORKERS] [-n] [-b]\n", argv[0]);
       return 2;
     }
   }
   reload_config();
-  struct sigaction sa;
-  memset(&sa, 0, sizeof(sa));
-  sa.sa_handler = on_sighup;
-  sa.sa_flags = SA_RESTART;
-  sigaction(SIGHUP, &sa, NULL);
+  if (!no_handler) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_sighup;
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGHUP, &sa, NULL);
+  }
   signal(SIGPIPE, SIG_IGN);
+  signal(SIGCHLD, SIG_IGN); /* /spawn children reap themselves */
 
   int lfd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
   struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
@@ -209,23 +278,23 @@ int main(int argc, char **argv) {
   }
   socklen_t alen = sizeof(addr);
   getsockname(lfd, (struct sockaddr *)&addr, &alen);
-  if (portfile != NULL) {
-    FILE *f = fopen(portfile, "w");
-    if (f) fprintf(f, "%d\n", ntohs(addr.sin_port)), fclose(f);
-  }
+  if (daemon)
+    daemonize();
+  write_file(pidfile, (long)getpid());
   printf("server: pid %ld listening on 127.0.0.1:%d with %d threads, handler %s\n",
          (long)getpid(), ntohs(addr.sin_port), threads, handler_version());
   fflush(stdout);
-  for (int i = 0; i < threads; i++) {
-    pthread_t t;
-    pthread_create(&t, NULL, worker, &lfd);
-    pthread_detach(t);
+  for (int w = 0; w < workers; w++) {
+    pid_t pid = fork();
+    if (pid == 0)
+      serve_forever(lfd, threads, block_hup);
+    printf("server: worker %d is pid %ld\n", w, (long)pid);
+    fflush(stdout);
   }
-  for (;;) {
-    pause();
-    if (hup_pending) {
-      hup_pending = 0;
-      reload_config();
-    }
-  }
+  /* The port file is written last: once it exists, the server (and its workers) serve. */
+  write_file(portfile, ntohs(addr.sin_port));
+  if (workers > 0)
+    for (;;)
+      pause();
+  serve_forever(lfd, threads, block_hup);
 }
