@@ -67,3 +67,12 @@ struct handler_stats handle_stats(void) {
   return s;
 }
 #endif
+
+#ifdef HANDLER_ONLOAD_FAIL
+/* Build 5 only: a plugin whose start-up fails. The shim must keep the old version. */
+int hotswap_on_load(void *data);
+int hotswap_on_load(void *data) {
+  (void)data;
+  return -5;
+}
+#endif

@@ -1,17 +1,20 @@
-# examples/legacy-server: a legacy server linked against libhandler.so (v1), two more
-# builds of the handler (v2 good, v3 broken: drops handle_stats) and a load generator.
+# examples/legacy-server: a legacy server linked against libhandler.so (v1), more builds
+# of the handler (v2 good; bad ones the shim must refuse: v3 drops handle_stats, v4 wants an
+# executable stack, v5's hotswap_on_load fails) and a load generator.
 LEGACY_DIR := $(BUILD)/examples/legacy-server
 LEGACY_SERVER := $(LEGACY_DIR)/server
 LEGACY_LOADGEN := $(LEGACY_DIR)/loadgen
-LEGACY_HANDLERS := $(LEGACY_DIR)/v1/libhandler.so $(LEGACY_DIR)/v2/libhandler.so \
-                   $(LEGACY_DIR)/v3/libhandler.so
+LEGACY_HANDLERS := $(foreach v,1 2 3 4 5,$(LEGACY_DIR)/v$(v)/libhandler.so)
+handler_flags_3 := -DHANDLER_BROKEN
+handler_flags_4 := -Wl,-z,execstack
+handler_flags_5 := -DHANDLER_ONLOAD_FAIL
 LEGACY_SRC := examples/legacy-server
 
 $(LEGACY_DIR)/v%/libhandler.so: $(LEGACY_SRC)/handler.c $(LEGACY_SRC)/handler.h | $(DEPS_OK)
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -shared -Wl,-soname,libhandler.so -DHANDLER_VERSION=$* \
-	  $(if $(filter 3,$*),-DHANDLER_BROKEN) $< -o $@
+	  $(handler_flags_$*) $< -o $@
 
 $(LEGACY_SERVER): $(LEGACY_SRC)/server.c $(LEGACY_DIR)/v1/libhandler.so | $(DEPS_OK)
 	$(call msg,LD,$@)

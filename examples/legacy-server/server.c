@@ -36,6 +36,12 @@ static char config_path[256];
 static char suffix[64];
 static pthread_mutex_t config_lock = PTHREAD_MUTEX_INITIALIZER;
 
+static volatile sig_atomic_t stop_requested;
+static void on_sigterm(int signo) {
+  (void)signo;
+  stop_requested = 1;
+}
+
 static void on_sighup(int signo) {
   (void)signo;
   hup_pending = 1;
@@ -229,13 +235,14 @@ static void serve_forever(int lfd, int threads, int block_hup) {
     pthread_create(&t, NULL, worker, &lfd);
     pthread_detach(t);
   }
-  for (;;) {
-    sleep(1);
+  while (!stop_requested) {
+    usleep(100000);
     if (hup_pending) {
       hup_pending = 0;
       reload_config();
     }
   }
+  exit(0); /* a clean exit: atexit handlers run */
 }
 
 int main(int argc, char **argv) {
@@ -266,6 +273,7 @@ int main(int argc, char **argv) {
     sigaction(SIGHUP, &sa, NULL);
   }
   signal(SIGPIPE, SIG_IGN);
+  signal(SIGTERM, on_sigterm);
   signal(SIGCHLD, SIG_IGN); /* /spawn children reap themselves */
 
   int lfd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
@@ -284,8 +292,12 @@ int main(int argc, char **argv) {
   printf("server: pid %ld listening on 127.0.0.1:%d with %d threads, handler %s\n",
          (long)getpid(), ntohs(addr.sin_port), threads, handler_version());
   fflush(stdout);
+  pid_t worker_pids[64];
+  if (workers > 64)
+    workers = 64;
   for (int w = 0; w < workers; w++) {
     pid_t pid = fork();
+    worker_pids[w] = pid;
     if (pid == 0)
       serve_forever(lfd, threads, block_hup);
     printf("server: worker %d is pid %ld\n", w, (long)pid);
@@ -293,8 +305,12 @@ int main(int argc, char **argv) {
   }
   /* The port file is written last: once it exists, the server (and its workers) serve. */
   write_file(portfile, ntohs(addr.sin_port));
-  if (workers > 0)
-    for (;;)
+  if (workers > 0) {
+    while (!stop_requested)
       pause();
+    for (int w = 0; w < workers; w++)
+      kill(worker_pids[w], SIGTERM);
+    return 0;
+  }
   serve_forever(lfd, threads, block_hup);
 }
