@@ -40,3 +40,21 @@ $(BENCH_CALL): $(BUILD)/obj/bench/bench_call.o $(BENCH_CALLEE) $(LOADER_LIB) $(E
 	  $(LOADER_LINK)
 
 BENCHES += $(BENCH_CALL)
+
+# --- bench_shim.sh: reload latency, the legacy server under wrk with and without reloads,
+# restart time. Two builds of a generated 10-function plugin (-O0 and -O1: same symbols,
+# different bytes).
+BENCH_RELOAD := $(BENCH_DIR)/bench_reload
+BENCH_MANY10 := $(BENCH_DIR)/many10-a.so $(BENCH_DIR)/many10-b.so
+$(BENCH_DIR)/many10.c: bench/gen_many.sh | $(DEPS_OK)
+	@mkdir -p $(@D)
+	$(Q)bench/gen_many.sh 10 >$@.tmp && mv $@.tmp $@
+$(BENCH_DIR)/many10-a.so: $(BENCH_DIR)/many10.c
+	$(Q)$(CC) -O0 -shared -fPIC -Wl,-z,noexecstack -o $@ $<
+$(BENCH_DIR)/many10-b.so: $(BENCH_DIR)/many10.c
+	$(Q)$(CC) -O1 -shared -fPIC -Wl,-z,noexecstack -o $@ $<
+$(BENCH_RELOAD): $(BUILD)/obj/bench/bench_reload.o | $(DEPS_OK)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $<
+bench: $(BENCH_RELOAD) $(BENCH_MANY10)
+BENCHES += bench/bench_shim.sh

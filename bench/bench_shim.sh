@@ -1,0 +1,75 @@
+#!/bin/bash
+# bench_shim.sh - the shim's figures: reload latency (200 reloads of a 10-symbol plugin
+# loaded into a running process), the legacy server under wrk for 10 s without and with a
+# reload every 100 ms, and the time to restart that server instead, for comparison.
+set -u
+BUILD=${BUILD:-build}
+B="$BUILD/bench"
+LEG="$BUILD/examples/legacy-server"
+SHIM="$(cd "$BUILD" && pwd)/libhotswap_preload.so"
+DIR=$(mktemp -d "${TMPDIR:-/tmp}/hotswap-bench.XXXXXX")
+chmod 755 "$DIR"
+PIDS=""
+trap 'for p in $PIDS; do kill $p 2>/dev/null; done; wait 2>/dev/null; rm -rf "$DIR"' EXIT
+
+# --- reload latency: a sleeping process with a 10-symbol plugin under the shim.
+cp "$B/many10-a.so" "$DIR/many10.so"
+HOTSWAP_PLUGINS="$DIR/many10.so" HOTSWAP_CONTROL="$DIR/ctl.sock" HOTSWAP_LOG="$DIR/log" \
+  LD_PRELOAD="$SHIM" sleep 600 &
+PIDS="$PIDS $!"
+for _ in $(seq 100); do [ -S "$DIR/ctl.sock" ] && break; sleep 0.05; done
+"$B/bench_reload" "$DIR/ctl.sock" "$DIR/many10.so" "$B/many10-a.so" "$B/many10-b.so" 200 || exit 1
+
+# --- the legacy server under wrk.
+mkdir -p "$DIR/app" && chmod 755 "$DIR/app"
+cp "$LEG/v1/libhandler.so" "$DIR/app/libhandler.so"
+start() {
+  rm -f "$DIR/port"
+  HOTSWAP_PLUGINS="$DIR/app/libhandler.so" HOTSWAP_CONTROL="$DIR/srv.sock" \
+    HOTSWAP_LOG="$DIR/srv.log" LD_LIBRARY_PATH="$DIR/app" LD_PRELOAD="$SHIM" \
+    "$LEG/server" -P "$DIR/port" >/dev/null 2>&1 &
+  SPID=$!
+  PIDS="$PIDS $SPID"
+  for _ in $(seq 400); do [ -s "$DIR/port" ] && break; sleep 0.005; done
+  PORT=$(cat "$DIR/port")
+}
+# wrk's summary: requests, errors (socket errors + non-2xx), rps, p99 in ms.
+run_wrk() {
+  wrk -t2 -c16 -d10s --latency "http://127.0.0.1:$PORT/hello/wrk" >"$DIR/wrk.out" 2>&1
+  awk '
+    / requests in / { req = $1 }
+    /Socket errors/ { gsub(/,/, ""); err += $4 + $6 + $8 + $10 }
+    /Non-2xx/ { err += $5 }
+    /Requests\/sec/ { rps = $2 }
+    /^ +99%/ { v = $2; if (v ~ /us$/) { sub(/us/, "", v); v /= 1000 }
+               else if (v ~ /ms$/) { sub(/ms/, "", v) } else if (v ~ /s$/) { sub(/s/, "", v); v *= 1000 }
+               p99 = v }
+    END { printf "%d %d %s %s\n", req, err + 0, rps, p99 }' "$DIR/wrk.out"
+}
+start
+read -r base_req base_err base_rps base_p99 < <(run_wrk)
+echo "wrk without reloads: $base_req requests, $base_err errors, $base_rps req/s, p99 $base_p99 ms"
+( i=0; while [ ! -e "$DIR/stop" ]; do
+    i=$((i + 1)); cp "$LEG/v$((i % 2 + 1))/libhandler.so" "$DIR/app/.n" && mv "$DIR/app/.n" "$DIR/app/libhandler.so"
+    kill -HUP "$SPID"; sleep 0.1; done ) &
+RL=$!
+read -r load_req load_err load_rps load_p99 < <(run_wrk)
+touch "$DIR/stop"; wait "$RL"
+reloads=$(grep -c ' ok in ' "$DIR/srv.log")
+echo "wrk with a reload every 100 ms: $load_req requests, $load_err errors, $load_rps req/s, p99 $load_p99 ms, $reloads reloads ok"
+echo "@load_requests $load_req"
+echo "@load_failed $load_err"
+echo "@load_reloads $reloads"
+awk -v a="$load_rps" -v b="$base_rps" 'BEGIN { printf "@load_rps_ratio %.3f\n", a / b }'
+awk -v a="$load_p99" -v b="$base_p99" 'BEGIN { printf "@load_p99_ratio %.3f\n", a / b }'
+
+# --- restart instead of reload: stop the server, start it again, first answer.
+t=()
+for _ in 1 2 3 4 5; do
+  kill "$SPID"; wait "$SPID" 2>/dev/null
+  t0=$(date +%s%N)
+  start
+  while ! (exec 7<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; do sleep 0.001; done
+  t+=($(( ($(date +%s%N) - t0) / 1000 )))
+done
+printf '%s\n' "${t[@]}" | sort -n | awk '{ a[NR] = $1 } END { printf "@restart_ms %.2f\n", a[int((NR + 1) / 2)] / 1000 }'
