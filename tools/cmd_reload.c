@@ -51,30 +51,17 @@ int cmd_reload(int argc, char **argv) {
     fprintf(stderr, "hotswap reload: expected one PID\n");
     return usage(stderr), 2;
   }
-  pid_t pid = cc_parse_pid(argv[optind]);
-  if (pid < 0) {
-    fprintf(stderr, "hotswap reload: '%s' is not a process id\n", argv[optind]);
-    return usage(stderr), 2;
-  }
-  char sock[4096], err[512], *reply = NULL;
-  if (cc_find_socket(pid, sock, sizeof(sock), err, sizeof(err)) != 0 ||
-      cc_request(sock, "reload", (int)(timeout * 1000), &reply, err, sizeof(err)) != 0) {
-    fprintf(stderr, "hotswap reload: %s\n", err);
-    return 2;
-  }
-  struct jr *doc = jr_parse(reply);
-  if (doc == NULL) {
-    fprintf(stderr, "hotswap reload: process %ld answered something that is not JSON: %s\n",
-            (long)pid, reply);
-    free(reply);
-    return 2;
-  }
+  char *reply = NULL;
+  struct jr *doc = NULL;
+  int rc = cc_ask("reload", argv[optind], "reload", (int)(timeout * 1000), &reply, &doc);
+  if (rc != 0)
+    return rc < 0 ? (usage(stderr), 2) : rc;
   int ok = jr_bool(doc, "ok");
   if (json)
     printf("%s\n", reply);
   else
     fprintf(ok ? stdout : stderr, "%s\n", jr_str(doc, "message"));
-  int rc = ok ? 0 : strcmp(jr_str(doc, "error"), "ETIMEDOUT") == 0 ? 2 : 1;
+  rc = ok ? 0 : strcmp(jr_str(doc, "error"), "ETIMEDOUT") == 0 ? 2 : 1;
   jr_free(doc);
   free(reply);
   return rc;

@@ -55,24 +55,11 @@ int cmd_status(int argc, char **argv) {
     fprintf(stderr, "hotswap status: expected one PID\n");
     return usage(stderr), 2;
   }
-  pid_t pid = cc_parse_pid(argv[optind]);
-  if (pid < 0) {
-    fprintf(stderr, "hotswap status: '%s' is not a process id\n", argv[optind]);
-    return usage(stderr), 2;
-  }
-  char sock[4096], err[512], *reply = NULL;
-  if (cc_find_socket(pid, sock, sizeof(sock), err, sizeof(err)) != 0 ||
-      cc_request(sock, "status", 10000, &reply, err, sizeof(err)) != 0) {
-    fprintf(stderr, "hotswap status: %s\n", err);
-    return 2;
-  }
-  struct jr *doc = jr_parse(reply);
-  if (doc == NULL) {
-    fprintf(stderr, "hotswap status: process %ld answered something that is not JSON: %s\n",
-            (long)pid, reply);
-    free(reply);
-    return 2;
-  }
+  char *reply = NULL;
+  struct jr *doc = NULL;
+  int rc = cc_ask("status", argv[optind], "status", 10000, &reply, &doc);
+  if (rc != 0)
+    return rc < 0 ? (usage(stderr), 2) : rc;
   if (json)
     printf("%s\n", reply);
   else

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "tools/control_client.h"
+#include "tools/jsonread.h"
 
 pid_t cc_parse_pid(const char *s) {
   char *end;
@@ -156,5 +157,28 @@ int cc_request(const char *sock, const char *request, int timeout_ms, char **rep
   buf[used] = '\0';
   buf[strcspn(buf, "\n")] = '\0';
   *reply = buf;
+  return 0;
+}
+
+int cc_ask(const char *cmd, const char *pid_arg, const char *request, int timeout_ms,
+           char **reply, struct jr **doc) {
+  pid_t pid = cc_parse_pid(pid_arg);
+  if (pid < 0) {
+    fprintf(stderr, "hotswap %s: '%s' is not a process id\n", cmd, pid_arg);
+    return -1;
+  }
+  char sock[4096], err[512];
+  if (cc_find_socket(pid, sock, sizeof(sock), err, sizeof(err)) != 0 ||
+      cc_request(sock, request, timeout_ms, reply, err, sizeof(err)) != 0) {
+    fprintf(stderr, "hotswap %s: %s\n", cmd, err);
+    return 2;
+  }
+  *doc = jr_parse(*reply);
+  if (*doc == NULL) {
+    fprintf(stderr, "hotswap %s: process %ld answered something that is not JSON: %s\n", cmd,
+            (long)pid, *reply);
+    free(*reply);
+    return 2;
+  }
   return 0;
 }

@@ -16,6 +16,16 @@ int cc_find_socket(pid_t pid, char *buf, size_t n, char *err, size_t errn);
 int cc_request(const char *sock, const char *request, int timeout_ms, char **reply,
                char *err, size_t errn);
 
+struct jr;
+
+/* What both `hotswap reload` and `hotswap status` do with their one argument: parse PID,
+ * find its socket, send `request`, parse the JSON answer. On success returns 0 with the raw
+ * line in *reply and its tree in *doc (free both). Otherwise prints "hotswap CMD: reason"
+ * to stderr and returns 2 (the exit status for an unreachable process), or -1 when PID is
+ * not a number (the caller prints its usage). */
+int cc_ask(const char *cmd, const char *pid_arg, const char *request, int timeout_ms,
+           char **reply, struct jr **doc);
+
 /* Parse "PID" (a positive decimal). Returns the pid or -1. */
 pid_t cc_parse_pid(const char *s);
 
