@@ -72,8 +72,12 @@ int pre_retrofit_adopt(const struct link_map *map) {
     return -ENOENT;
   pthread_mutex_lock(&retrofit_lock);
   int rc = n_adopted < MAX_ADOPTED ? 0 : -ENOSPC;
+  for (size_t i = 0; i < n_adopted && rc == 0; i++)
+    if (adopted[i].lo == f.r.lo)
+      rc = 1; /* already known */
   if (rc == 0)
     adopted[n_adopted++] = f.r;
+  rc = rc > 0 ? 0 : rc;
   pthread_mutex_unlock(&retrofit_lock);
   return rc;
 }
