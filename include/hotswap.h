@@ -153,8 +153,15 @@ struct hotswap_live_type_desc {
  *   typedef struct { int id; double amount; } live_order;
  *   HOTSWAP_LIVE_TYPE(live_order, id, amount);
  */
+#if defined(__clang__)
+/* clang's AddressSanitizer pads globals even in named sections, which would break the note
+ * layout; gcc leaves them alone. */
+#define HOTSWAP_NOTE_ATTR_ __attribute__((no_sanitize("address")))
+#else
+#define HOTSWAP_NOTE_ATTR_
+#endif
 #define HOTSWAP_LIVE_TYPE(T, ...)                                                        \
-  __attribute__((used, section(HOTSWAP_NOTE_SECTION), aligned(4)))                       \
+  __attribute__((used, section(HOTSWAP_NOTE_SECTION), aligned(4))) HOTSWAP_NOTE_ATTR_    \
   static const struct {                                                                  \
     uint32_t namesz, descsz, type;                                                       \
     char name[8];                                                                        \
