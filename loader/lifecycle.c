@@ -18,14 +18,25 @@
 #include "loader/lifecycle_int.h"
 #include "loader/tramp.h"
 
-/* Serializes reloads and status reads. Plugin code runs with it held; the hot path (the
- * trampolines) never takes it, nor any other lock. */
-static pthread_mutex_t reload_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Guards the registry, the totals below and the reload token. Held only to read or update
+ * that state, never while plugin code runs (constructors, destructors, hotswap_* hooks,
+ * IFUNC resolvers); the hot path (the trampolines) never takes it, nor any other lock. */
+static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* Totals for ldr_status_get. Protected by reload_lock. */
+/* The reload token, under reg_lock: set while a reload runs, by thread reload_owner. Reloads
+ * are serialized by waiting on reload_done for it, not by holding a mutex, so that plugin
+ * code can run without any loader lock held. */
+static pthread_cond_t reload_done = PTHREAD_COND_INITIALIZER;
+static bool reload_busy;
+static pthread_t reload_owner;
+
+/* Totals for ldr_status_get. Protected by reg_lock. */
 static unsigned n_reloads, n_failures;
 static int last_rc;
 static char last_error[LDR_ERR_MAX];
+
+/* Reason of a reload refused because a plugin hook of the running reload called it. */
+#define NESTED_RELOAD_REASON "reload called from inside a plugin hook"
 
 /* Most imports one plugin may declare (guards against an unterminated array). */
 #define MAX_IMPORTS 4096
@@ -95,8 +106,12 @@ static void classify(struct item *it) {
     it->action = LDR_UNCHANGED;
     return;
   }
-  if (cur->reloadable_fn != NULL)
-    cur->reloadable = cur->reloadable_fn();
+  if (cur->reloadable_fn != NULL) {
+    bool r = cur->reloadable_fn(); /* plugin code: no lock held */
+    pthread_mutex_lock(&reg_lock); /* ldr_status_get reads it */
+    cur->reloadable = r;
+    pthread_mutex_unlock(&reg_lock);
+  }
   it->action = cur->reloadable ? LDR_RELOADED : LDR_PINNED;
 }
 
@@ -586,7 +601,9 @@ static void publish(struct txn *t, struct ldr_gen_refs *refs) {
     refs->v[i]->gens[refs->v[i]->n_gens++] = t->gen->number;
 }
 
-/* Step "commit": route, then publish the next generation with one store. */
+/* Step "commit": route (dlsym may run IFUNC resolvers: no lock held), then publish the next
+ * generation with one store and the registry records under reg_lock, so that a status
+ * reader sees either the old generation and records or the new ones. */
 static int commit(struct txn *t) {
   struct ldr_gen_builder *b = NULL;
   int rc = ldr_gen_begin(&b);
@@ -597,15 +614,17 @@ static int commit(struct txn *t) {
   for (size_t k = 0; rc == 0 && k < t->n_load; k++)
     rc = route_one(t, &t->items[t->load[k]], b);
   struct ldr_gen_refs *refs = NULL;
+  pthread_mutex_lock(&reg_lock);
   if (rc == 0)
     rc = prepare_commit(t, &refs);
-  if (rc != 0) {
-    ldr_gen_abort(b);
-    return rc;
+  if (rc == 0) {
+    t->gen = ldr_gen_commit(b, refs);
+    publish(t, refs);
   }
-  t->gen = ldr_gen_commit(b, refs);
-  publish(t, refs);
-  return 0;
+  pthread_mutex_unlock(&reg_lock);
+  if (rc != 0)
+    ldr_gen_abort(b);
+  return rc;
 }
 
 /* Is an object with this name still in the link map (dlclose may keep it: NODELETE,
@@ -708,7 +727,7 @@ static void fill_report(struct txn *t, int rc, struct ldr_report *rep) {
   qsort(rep->plugins, rep->n_plugins, sizeof(*rep->plugins), cmp_results);
 }
 
-/* Record the outcome in the registry and the totals (loader mutex held). */
+/* Record the outcome in the registry and the totals. Called with reg_lock held. */
 static void record(struct txn *t, int rc) {
   n_reloads++;
   if (rc != 0)
@@ -734,31 +753,68 @@ static void txn_free(struct txn *t) {
   free(t->load);
 }
 
+/* Take the reload token, waiting for a reload of another thread to finish. Returns 0, or
+ * -EDEADLK when this thread already holds it (a plugin hook called ldr_reload). */
+static int token_take(void) {
+  pthread_t self = pthread_self();
+  pthread_mutex_lock(&reg_lock);
+  if (reload_busy && pthread_equal(reload_owner, self)) {
+    pthread_mutex_unlock(&reg_lock);
+    return -EDEADLK;
+  }
+  while (reload_busy)
+    pthread_cond_wait(&reload_done, &reg_lock);
+  reload_busy = true;
+  reload_owner = self;
+  pthread_mutex_unlock(&reg_lock);
+  return 0;
+}
+
+/* Record the outcome and give the token back (wakes a waiting reload). */
+static void token_give(struct txn *t, int rc) {
+  pthread_mutex_lock(&reg_lock);
+  record(t, rc);
+  reload_busy = false;
+  pthread_cond_broadcast(&reload_done);
+  pthread_mutex_unlock(&reg_lock);
+}
+
+/* The transaction proper, run by the token holder: allocate, run the steps, report. */
+static int reload_txn(struct txn *t, const char *const *paths, size_t n) {
+  size_t cap = n + ldr_registry_count() + 1;
+  t->items = calloc(cap, sizeof(*t->items));
+  t->load = calloc(cap, sizeof(*t->load));
+  if (t->items == NULL || t->load == NULL) {
+    snprintf(t->err, sizeof(t->err), "reload: out of memory");
+    return -ENOMEM;
+  }
+  for (size_t i = 0; i < cap; i++)
+    t->items[i].snap.fd = -1;
+  return run_steps(t, paths, n);
+}
+
 int ldr_reload(const char *const *paths, size_t n, const struct ldr_reload_opts *opts,
                struct ldr_report *rep) {
   static const struct ldr_reload_opts no_opts;
   struct txn t = {.opts = opts != NULL ? opts : &no_opts};
-  pthread_mutex_lock(&reload_lock);
   uint64_t start = now_ns();
-  size_t cap = n + ldr_registry_count() + 1;
-  t.items = calloc(cap, sizeof(*t.items));
-  t.load = calloc(cap, sizeof(*t.load));
-  int rc;
-  if (t.items == NULL || t.load == NULL) {
-    snprintf(t.err, sizeof(t.err), "reload: out of memory");
-    rc = -ENOMEM;
-  } else {
-    for (size_t i = 0; i < cap; i++)
-      t.items[i].snap.fd = -1;
-    rc = run_steps(&t, paths, n);
+  int rc = token_take();
+  if (rc != 0) { /* not a reload: neither counted nor recorded as the last result */
+    snprintf(t.err, sizeof(t.err), NESTED_RELOAD_REASON);
+    if (rep != NULL) {
+      fill_report(&t, rc, rep);
+      rep->elapsed_ns = now_ns() - start;
+    }
+    return rc;
   }
-  record(&t, rc);
+  start = now_ns(); /* time the transaction, not the wait for the token */
+  rc = reload_txn(&t, paths, n);
   if (rep != NULL) {
     fill_report(&t, rc, rep);
     rep->elapsed_ns = now_ns() - start;
   }
+  token_give(&t, rc);
   txn_free(&t);
-  pthread_mutex_unlock(&reload_lock);
   return rc;
 }
 
@@ -815,7 +871,8 @@ void ldr_report_format(const struct ldr_report *rep, char *buf, size_t n) {
 
 int ldr_status_get(struct ldr_status *out) {
   memset(out, 0, sizeof(*out));
-  pthread_mutex_lock(&reload_lock);
+  pthread_mutex_lock(&reg_lock);
+  out->reloading = reload_busy;
   const struct ldr_gen *g = ldr_gen_current();
   out->has_generation = g != NULL;
   out->generation = g != NULL ? g->number : 0;
@@ -824,7 +881,7 @@ int ldr_status_get(struct ldr_status *out) {
   out->last_rc = last_rc;
   snprintf(out->last_error, sizeof(out->last_error), "%s", last_error);
   int rc = ldr_registry_status(&out->plugins, &out->n_plugins);
-  pthread_mutex_unlock(&reload_lock);
+  pthread_mutex_unlock(&reg_lock);
   return rc;
 }
 

@@ -85,7 +85,9 @@ struct ldr_gen_refs {
   struct ldr_version *v[];
 };
 
-/* Registry access. All called with the loader mutex held. */
+/* Registry access (registry.c). The reload token holder is the only writer: it reads without
+ * the registry mutex and writes with it held (lifecycle.c's reg_lock); other threads read
+ * with the mutex held. */
 struct ldr_plugin *ldr_registry_find(const char *name);
 /* Insert a new plugin (name must be absent). Returns 0 or -ENOMEM (never after a
  * successful ldr_registry_reserve for it). */

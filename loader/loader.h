@@ -45,11 +45,23 @@
  * that a variable the host also sees (copy relocation) stays shared; an IFUNC keeps ld.so's
  * choice as well.
  *
- * Locking contract: one loader-wide mutex serializes ldr_reload and ldr_status_get. Plugin
- * code (constructors, hotswap_* hooks) runs while that mutex is held, but no lock the hot path
- * needs: trampolines take no lock at all. A plugin hook must not call ldr_reload or
- * ldr_status_get (it would deadlock). Old versions stay loaded (retirement is a later step);
- * what it needs is recorded per version (text ranges, referencing generations, on_free).
+ * Locking contract: no loader lock is held while plugin code runs (constructors and
+ * destructors run by dlopen/dlclose, hotswap_* hooks, IFUNC resolvers run by dlsym).
+ *   - A short registry mutex guards the plugin records, the totals and the reload token; it is
+ *     held only to read or update them (status snapshot, commit, rollback bookkeeping).
+ *   - Reloads are serialized by a "reload in progress" token (flag, condition variable, owner
+ *     thread), not by a mutex held across the transaction: ldr_reload from another thread
+ *     waits until the running reload has finished; ldr_reload from the thread that runs the
+ *     reload (i.e. from inside a plugin hook, constructor or destructor) returns -EDEADLK at
+ *     once, with the reason "reload called from inside a plugin hook".
+ *   - ldr_status_get never waits for a running reload: it returns the committed state (the
+ *     generation and records before the reload's commit, or after it) and says that a
+ *     reload is in progress (ldr_status.reloading). A hook may call it.
+ *   - The trampolines take no lock at all.
+ * A hook that starts a thread which calls ldr_reload and then waits for that thread still
+ * deadlocks (the loader cannot see that); do not do that. Old versions stay loaded
+ * (retirement is a later step); what it needs is recorded per version (text ranges,
+ * referencing generations, on_free).
  */
 #ifndef HOTSWAP_LOADER_LOADER_H
 #define HOTSWAP_LOADER_LOADER_H
@@ -114,8 +126,12 @@ struct ldr_report {
  * Returns 0 (also when nothing changed: no new generation then), or the first error:
  * -errno (snapshot I/O), HOTSWAP_EINSECURE, HOTSWAP_EDUPNAME, HOTSWAP_EINCOMPAT (and the
  * other elf/ codes), HOTSWAP_EDLOPEN, HOTSWAP_ENOPLUGIN, HOTSWAP_ECYCLE, HOTSWAP_EDEPEND,
- * HOTSWAP_EHOOK, HOTSWAP_ENOSLOT, -ENOMEM. The current generation is untouched on error.
- * Thread-safe: serialized by the loader mutex; calls plugin code with that mutex held. */
+ * HOTSWAP_EHOOK, HOTSWAP_ENOSLOT, -ENOMEM, -EDEADLK (called from inside a plugin hook of
+ * a running reload: nothing is done and the call is not counted in ldr_status). The current
+ * generation is untouched on error.
+ * Thread-safe: waits for a reload running in another thread (the reload token, see the
+ * locking contract above); calls plugin code with no loader lock held. rep->elapsed_ns
+ * times the transaction, not the wait. */
 int ldr_reload(const char *const *paths, size_t n, const struct ldr_reload_opts *opts,
                struct ldr_report *rep);
 void ldr_report_free(struct ldr_report *rep);
@@ -142,6 +158,7 @@ struct ldr_plugin_status {
 };
 
 struct ldr_status {
+  bool reloading;       /* a reload is running now (what follows is the committed state) */
   bool has_generation;
   uint64_t generation;  /* current generation number */
   unsigned reloads;     /* ldr_reload calls so far */
@@ -152,13 +169,16 @@ struct ldr_status {
   size_t n_plugins;
 };
 
-/* Fill *out with a consistent snapshot of the registry. Returns 0 or -ENOMEM. Release with
- * ldr_status_free. Thread-safe (takes the loader mutex: waits for a running reload). */
+/* Fill *out with a consistent snapshot of the committed state. Returns 0 or -ENOMEM. Release
+ * with ldr_status_free. Thread-safe; never waits for a running reload (takes the registry
+ * mutex only for the copy), so a plugin hook may call it: it then sees the generation
+ * that was current before the reload, with reloading == true. */
 int ldr_status_get(struct ldr_status *out);
 void ldr_status_free(struct ldr_status *st);
 
 /* ---------------------------------------------------------------------------------------
- * Retirement records (read by the later retirement step; valid under the loader mutex).
+ * Retirement records (read by the later retirement step; valid under the registry mutex,
+ * or in the thread holding the reload token).
  */
 struct ldr_text_range {
   uintptr_t start, end; /* [start, end) of one executable PT_LOAD segment */

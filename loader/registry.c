@@ -1,6 +1,7 @@
 /* registry.c - the loader's record of every plugin and of each of its loaded versions (what
- * the status call reports and what the later retirement step needs). Every function here is
- * called with the loader mutex held (see lifecycle.c); nothing here calls plugin code.
+ * the status call reports and what the later retirement step needs). Callers follow the
+ * rule in lifecycle_int.h (writes by the reload token holder under the registry mutex);
+ * nothing here calls plugin code or takes a lock itself.
  */
 #include <errno.h>
 #include <stdio.h>

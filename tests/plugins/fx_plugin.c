@@ -10,6 +10,8 @@
  *   FX_DROP_EXTRA  leave out <FX_NAME>_extra (an incompatible build)
  *   FX_UNRESOLVED  call a function no object defines (dlopen RTLD_NOW fails)
  *   FX_NOTE_NAME   write a hotswap version note carrying this plugin name
+ *   FX_CALLBACK    hotswap_on_init returns fx_callback("<name>", "on_init"), which the test
+ *                  program defines (it may call the loader, or block until the test says)
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -38,6 +40,9 @@
 
 /* Defined by the test program (exported with -rdynamic). */
 void fx_log(const char *plugin, int version, const char *event);
+#ifdef FX_CALLBACK
+int fx_callback(const char *plugin, const char *event);
+#endif
 
 /* What this plugin exports to its importers. */
 struct fx_api {
@@ -119,6 +124,11 @@ int hotswap_on_load(void *data) {
 int hotswap_on_init(struct hotswap_vault *vault) {
   fx_log(FX_N, FX_VERSION, "on_init");
   seen_vault = vault;
+#ifdef FX_CALLBACK
+  int rc = fx_callback(FX_N, "on_init");
+  if (rc != 0)
+    return rc;
+#endif
   return FX_ONINIT_RC;
 }
 

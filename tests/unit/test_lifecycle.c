@@ -11,6 +11,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <link.h>
+#include <poll.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -629,6 +632,198 @@ static void status__reports_plugins_and_last_result(void **state) {
   rm_dir(dir);
 }
 
+/* ---- locking: no loader lock is held while plugin code runs ------------------------- */
+
+/* What fx_callback (the lk fixtures' hotswap_on_init) does. */
+enum cb_mode { CB_NONE, CB_STATUS, CB_RELOAD, CB_BLOCK };
+static _Atomic int cb_mode;
+/* CB_STATUS: what the hook saw. */
+static int cb_status_rc;
+static struct ldr_status cb_status;
+/* CB_RELOAD: what the nested call returned. */
+static int cb_reload_rc;
+static char cb_reload_error[LDR_ERR_MAX];
+static char cb_reload_line[LDR_ERR_MAX + 32];
+/* CB_BLOCK: the hook writes a byte to entered[1], then waits for one on release[0]. */
+static int entered[2], release_[2];
+
+int fx_callback(const char *plugin, const char *event);
+int fx_callback(const char *plugin, const char *event) {
+  (void)plugin;
+  (void)event;
+  switch (cb_mode) {
+  case CB_STATUS:
+    cb_status_rc = ldr_status_get(&cb_status);
+    return 0;
+  case CB_RELOAD: {
+    struct ldr_report r;
+    cb_reload_rc = ldr_reload(NULL, 0, NULL, &r);
+    snprintf(cb_reload_error, sizeof(cb_reload_error), "%s", r.error);
+    ldr_report_format(&r, cb_reload_line, sizeof(cb_reload_line));
+    ldr_report_free(&r);
+    return 0;
+  }
+  case CB_BLOCK: {
+    char c = 'e';
+    if (write(entered[1], &c, 1) != 1 || read(release_[0], &c, 1) != 1)
+      return -99;
+    return 0;
+  }
+  default:
+    return 0;
+  }
+}
+
+static const struct ldr_plugin_status *status_of(const struct ldr_status *st, const char *n) {
+  for (size_t i = 0; i < st->n_plugins; i++) {
+    if (strcmp(st->plugins[i].name, n) == 0)
+      return &st->plugins[i];
+  }
+  return NULL;
+}
+
+static char *lk_dir;
+
+/* lk v1 loaded once for the locking tests. */
+static void lk_setup_once(void) {
+  if (lk_dir != NULL)
+    return;
+  lk_dir = new_dir();
+  cb_mode = CB_NONE;
+  assert_int_equal(reload(install(lk_dir, "lk-v1", "lk", 5), NULL), 0);
+  assert_int_equal(call_int("lk_answer"), 1);
+}
+
+/* on_init of v2 asks for the status: it gets it (no deadlock) and sees the generation and the
+ * version that serve until the commit, with a reload in progress. */
+static void locking__hook_calls_status__sees_old_generation(void **state) {
+  (void)state;
+  lk_setup_once();
+  uint64_t gen = generation();
+  char v1[LDR_VERSION_MAX];
+  snprintf(v1, sizeof(v1), "%s", ldr_registry_find("lk")->current->version);
+  cb_mode = CB_STATUS;
+  assert_int_equal(reload(install(lk_dir, "lk-v2", "lk", 5), NULL), 0);
+  cb_mode = CB_NONE;
+  assert_true(rep.committed);
+  assert_int_equal(rep.generation, gen + 1);
+  assert_int_equal(cb_status_rc, 0);
+  assert_true(cb_status.reloading);
+  assert_int_equal(cb_status.generation, gen);
+  const struct ldr_plugin_status *ps = status_of(&cb_status, "lk");
+  assert_non_null(ps);
+  assert_string_equal(ps->version, v1);
+  assert_int_equal(ps->loads, 1);
+  ldr_status_free(&cb_status);
+  struct ldr_status st;
+  assert_int_equal(ldr_status_get(&st), 0);
+  assert_false(st.reloading);
+  assert_int_equal(st.generation, gen + 1);
+  assert_int_equal(status_of(&st, "lk")->loads, 2);
+  ldr_status_free(&st);
+  assert_int_equal(call_int("lk_answer"), 2);
+}
+
+/* on_init of v3 calls ldr_reload: refused at once with -EDEADLK and a reason; the outer
+ * reload goes on and commits, and the refused call is not counted. */
+static void locking__hook_calls_reload__gets_edeadlk(void **state) {
+  (void)state;
+  lk_setup_once();
+  struct ldr_status before;
+  assert_int_equal(ldr_status_get(&before), 0);
+  cb_mode = CB_RELOAD;
+  assert_int_equal(reload(install(lk_dir, "lk-v3", "lk", 5), NULL), 0);
+  cb_mode = CB_NONE;
+  assert_int_equal(cb_reload_rc, -EDEADLK);
+  assert_string_equal(cb_reload_error, "reload called from inside a plugin hook");
+  assert_string_equal(cb_reload_line, "reload failed: reload called from inside a plugin hook");
+  assert_true(rep.committed);
+  assert_int_equal(call_int("lk_answer"), 3);
+  struct ldr_status st;
+  assert_int_equal(ldr_status_get(&st), 0);
+  assert_int_equal(st.reloads, before.reloads + 1);
+  assert_int_equal(st.failures, before.failures);
+  assert_int_equal(st.last_rc, 0);
+  ldr_status_free(&st);
+  ldr_status_free(&before);
+}
+
+static uint64_t mono_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* A reload run by a thread of its own. */
+struct bg_reload {
+  pthread_t thread;
+  const char *path;
+  int rc;
+  struct ldr_report rep;
+  _Atomic bool done;
+};
+
+static void *bg_reload_main(void *arg) {
+  struct bg_reload *b = arg;
+  const char *list[1] = {b->path};
+  struct ldr_reload_opts opts = {.data = &host_data};
+  b->rc = ldr_reload(list, 1, &opts, &b->rep);
+  b->done = true;
+  return NULL;
+}
+
+/* While on_init of v1 (a fresh plugin lkb) blocks, a status call from another thread returns
+ * at once with the old state, and a second reload from a third thread waits for the first. */
+static void locking__status_during_slow_on_init__returns_promptly(void **state) {
+  (void)state;
+  lk_setup_once();
+  assert_int_equal(pipe(entered), 0);
+  assert_int_equal(pipe(release_), 0);
+  uint64_t gen = generation();
+  struct bg_reload first = {.path = install(lk_dir, "lkb-v1", "lkb", 6)};
+  struct bg_reload second = {.path = paths[5]}; /* lk, unchanged */
+  cb_mode = CB_BLOCK;
+  assert_int_equal(pthread_create(&first.thread, NULL, bg_reload_main, &first), 0);
+  char c;
+  struct pollfd pf = {.fd = entered[0], .events = POLLIN};
+  assert_int_equal(poll(&pf, 1, 10000), 1); /* not forever if the reload failed early */
+  assert_int_equal(read(entered[0], &c, 1), 1); /* on_init of lkb is running */
+  uint64_t t0 = mono_ns();
+  struct ldr_status st;
+  assert_int_equal(ldr_status_get(&st), 0);
+  uint64_t waited = mono_ns() - t0;
+  print_message("status during a blocked on_init took %.3f ms\n", waited / 1e6);
+  assert_true(waited < 50 * 1000000ull);
+  assert_true(st.reloading);
+  assert_int_equal(st.generation, gen);
+  assert_null(status_of(&st, "lkb"));
+  ldr_status_free(&st);
+  assert_int_equal(pthread_create(&second.thread, NULL, bg_reload_main, &second), 0);
+  usleep(300 * 1000); /* on_init stays blocked for 300 ms: the second reload must wait */
+  assert_false(second.done);
+  assert_false(first.done);
+  assert_int_equal(write(release_[1], "r", 1), 1);
+  assert_int_equal(pthread_join(first.thread, NULL), 0);
+  assert_int_equal(pthread_join(second.thread, NULL), 0);
+  cb_mode = CB_NONE;
+  assert_int_equal(first.rc, 0);
+  assert_true(first.rep.committed);
+  assert_int_equal(first.rep.generation, gen + 1);
+  assert_int_equal(second.rc, 0);
+  assert_false(second.rep.committed);
+  assert_int_equal(second.rep.plugins[0].action, LDR_UNCHANGED);
+  assert_true(second.rep.elapsed_ns < 250 * 1000000ull); /* the wait is not timed */
+  assert_int_equal(call_int("lkb_answer"), 1);
+  ldr_report_free(&first.rep);
+  ldr_report_free(&second.rep);
+  for (int i = 0; i < 2; i++) {
+    close(entered[i]);
+    close(release_[i]);
+  }
+  rm_dir(lk_dir);
+  lk_dir = NULL;
+}
+
 static int teardown_all(void **state) {
   (void)state;
   ldr_report_free(&rep);
@@ -657,6 +852,9 @@ int main(void) {
       cmocka_unit_test(self_bind__no_plt__calls_reach_new_version),
       cmocka_unit_test(got__walk_and_write__route_calls_and_restore_relro),
       cmocka_unit_test(status__reports_plugins_and_last_result),
+      cmocka_unit_test(locking__hook_calls_status__sees_old_generation),
+      cmocka_unit_test(locking__hook_calls_reload__gets_edeadlk),
+      cmocka_unit_test(locking__status_during_slow_on_init__returns_promptly),
   };
   return cmocka_run_group_tests(tests, NULL, teardown_all);
 }
