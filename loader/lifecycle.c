@@ -121,7 +121,7 @@ static int snapshot_one(struct txn *t, const char *path) {
   it->path = path;
   it->snap.fd = -1;
   char why[LDR_ERR_MAX];
-  int rc = ldr_snapshot_take(path, t->opts->elf, &it->snap, why);
+  int rc = ldr_snapshot_take(path, t->opts->elf, t->opts->allow_insecure, &it->snap, why);
   if (rc != 0) {
     ldr_plugin_name(NULL, path, it->name); /* best guess: the note is unreadable */
     return fail(t, it, "snapshot", rc, "%s", why);

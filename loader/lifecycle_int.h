@@ -20,11 +20,14 @@ struct ldr_snapshot {
   struct elf_info *info;
 };
 
-/* Copy `path` into a sealed memfd and inspect it with elf/. Refuses a file or folder that
- * other users may write. Returns 0, -errno, HOTSWAP_EINSECURE or an elf_inspect_fd code,
- * with a reason (without the file name prefix) in err (LDR_ERR_MAX). Thread-safe. */
-int ldr_snapshot_take(const char *path, const struct elf_opts *eo, struct ldr_snapshot *out,
-                      char *err);
+/* Copy `path` into a sealed memfd and inspect it with elf/. Refuses a file, or a folder
+ * without the sticky bit, that every user may write, unless allow_insecure, with the
+ * reason "folder '<dir>' is writable by every user (mode 0777): another user could replace
+ * the plugin; fix with chmod o-w, or set HOTSWAP_INSECURE=1" (for the file: "'<path>' is
+ * ..."). Returns 0, -errno, HOTSWAP_EINSECURE or an elf_inspect_fd code, with a reason
+ * (without the file name prefix) in err (LDR_ERR_MAX). Thread-safe. */
+int ldr_snapshot_take(const char *path, const struct elf_opts *eo, bool allow_insecure,
+                      struct ldr_snapshot *out, char *err);
 /* Close the memfd and free the ELF info. Idempotent. */
 void ldr_snapshot_release(struct ldr_snapshot *s);
 /* True when both builds have the same build-id, size and content hash. */

@@ -3,7 +3,8 @@
  * plus the GOT walker that binds a new version's calls to itself (shared with the shim).
  *
  * A reload (ldr_reload) runs these steps; the step names appear in error reasons:
- *   snapshot  copy each file into a sealed memfd (what is validated is what is loaded); skip a
+ *   snapshot  refuse a file or folder every user may write (unless opts->allow_insecure);
+ *             copy each file into a sealed memfd (what is validated is what is loaded); skip a
  *             plugin whose build-id and content hash are unchanged; keep a plugin whose current
  *             version says hotswap_reloadable() == false ("not reloadable, kept").
  *   validate  elf_check_compat against the version it replaces (first load: elf_check_loadable).
@@ -85,6 +86,11 @@ struct ldr_reload_opts {
   void *data;                  /* passed to hotswap_on_load */
   struct hotswap_vault *vault; /* passed to hotswap_on_init; opaque to the loader */
   const struct elf_opts *elf;  /* NULL: elf/ defaults */
+  /* false (default): the snapshot step refuses a plugin file, or its folder unless sticky,
+   * that every user may write (HOTSWAP_EINSECURE, "folder '/srv/app' is writable by every
+   * user (mode 0777): another user could replace the plugin; fix with chmod o-w, or set
+   * HOTSWAP_INSECURE=1"). true: load it anyway (the caller warns the operator itself). */
+  bool allow_insecure;
 };
 
 /* What a reload did to one plugin. */

@@ -21,11 +21,16 @@ const char *ldr_basename(const char *path) {
   return s != NULL ? s + 1 : path;
 }
 
+/* What every refusal of check_owner_writes says after naming the path and its mode. */
+#define INSECURE_ADVICE                                                                    \
+  "another user could replace the plugin; fix with chmod o-w, or set HOTSWAP_INSECURE=1"
+
 /* Refuse a plugin that another user could replace: the file itself, or its folder unless the
  * folder is sticky (like /tmp, where others cannot rename our files away). */
 static int check_owner_writes(const char *path, const struct stat *st, char *err) {
   if (st->st_mode & S_IWOTH) {
-    snprintf(err, LDR_ERR_MAX, "'%s' is writable by other users", path);
+    snprintf(err, LDR_ERR_MAX, "'%.300s' is writable by every user (mode %04o): " INSECURE_ADVICE,
+             path, (unsigned)(st->st_mode & 07777));
     return HOTSWAP_EINSECURE;
   }
   char dir[4096];
@@ -39,7 +44,9 @@ static int check_owner_writes(const char *path, const struct stat *st, char *err
   }
   struct stat ds;
   if (stat(dir, &ds) == 0 && (ds.st_mode & S_IWOTH) && !(ds.st_mode & S_ISVTX)) {
-    snprintf(err, LDR_ERR_MAX, "folder '%.400s' is writable by other users", dir);
+    snprintf(err, LDR_ERR_MAX,
+             "folder '%.300s' is writable by every user (mode %04o): " INSECURE_ADVICE, dir,
+             (unsigned)(ds.st_mode & 07777));
     return HOTSWAP_EINSECURE;
   }
   return 0;
@@ -69,8 +76,9 @@ static long long copy_all(int in, int out) {
   }
 }
 
-/* Open `path` and copy it into a new sealed memfd; returns the memfd or a negative code. */
-static int copy_to_memfd(const char *path, char *err) {
+/* Open `path` and copy it into a new sealed memfd; returns the memfd or a negative code.
+ * allow_insecure skips check_owner_writes. */
+static int copy_to_memfd(const char *path, bool allow_insecure, char *err) {
   int in = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
   if (in < 0) {
     int e = errno;
@@ -82,9 +90,9 @@ static int copy_to_memfd(const char *path, char *err) {
   if (rc == 0 && !S_ISREG(st.st_mode)) {
     snprintf(err, LDR_ERR_MAX, "'%s' is not a regular file", path);
     rc = -EINVAL;
-  } else if (rc == 0) {
+  } else if (rc == 0 && !allow_insecure) {
     rc = check_owner_writes(path, &st, err);
-  } else {
+  } else if (rc != 0) {
     snprintf(err, LDR_ERR_MAX, "cannot stat '%s': %s", path, strerror(-rc));
   }
   char mname[64];
@@ -116,11 +124,11 @@ static int copy_to_memfd(const char *path, char *err) {
   return fd;
 }
 
-int ldr_snapshot_take(const char *path, const struct elf_opts *eo, struct ldr_snapshot *out,
-                      char *err) {
+int ldr_snapshot_take(const char *path, const struct elf_opts *eo, bool allow_insecure,
+                      struct ldr_snapshot *out, char *err) {
   memset(out, 0, sizeof(*out));
   out->fd = -1;
-  int fd = copy_to_memfd(path, err);
+  int fd = copy_to_memfd(path, allow_insecure, err);
   if (fd < 0)
     return fd;
   char why[ELF_ERR_MAX] = "";

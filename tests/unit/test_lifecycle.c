@@ -57,6 +57,7 @@ static int host_data;                 /* what hotswap_on_load receives */
 static int vault_stand_in;            /* the vault is opaque for now */
 static struct ldr_report rep;         /* the last report */
 static char paths[8][4096];           /* lib<name>.so in the test's folder */
+static bool opt_insecure;             /* what reload() passes as opts.allow_insecure */
 
 /* A fresh private folder per test. */
 static char *new_dir(void) {
@@ -104,7 +105,8 @@ static int reload(const char *first, ...) {
     list[n++] = p;
   va_end(ap);
   struct ldr_reload_opts opts = {.data = &host_data,
-                                 .vault = (struct hotswap_vault *)&vault_stand_in};
+                                 .vault = (struct hotswap_vault *)&vault_stand_in,
+                                 .allow_insecure = opt_insecure};
   ldr_report_free(&rep);
   hook_log[0] = '\0';
   return ldr_reload(list, n, &opts, &rep);
@@ -824,6 +826,64 @@ static void locking__status_during_slow_on_init__returns_promptly(void **state) 
   lk_dir = NULL;
 }
 
+/* ---- files and folders other users may write ---------------------------------------- */
+
+/* A plugin file every user may write is refused, naming the path and its mode; with
+ * allow_insecure it loads. */
+static void insecure__world_writable_file__is_refused_unless_allowed(void **state) {
+  (void)state;
+  char *dir = new_dir();
+  const char *p = install(dir, "ins-v1", "ins", 0);
+  assert_int_equal(chmod(p, 0666), 0);
+  uint64_t gen = generation();
+  assert_int_equal(reload(p, NULL), HOTSWAP_EINSECURE);
+  char want[LDR_ERR_MAX];
+  snprintf(want, sizeof(want),
+           "libins.so: snapshot: '%s' is writable by every user (mode 0666): another user "
+           "could replace the plugin; fix with chmod o-w, or set HOTSWAP_INSECURE=1",
+           p);
+  assert_string_equal(rep.error, want);
+  assert_int_equal(generation(), gen);
+  assert_string_equal(hook_log, "");
+  opt_insecure = true;
+  assert_int_equal(reload(p, NULL), 0);
+  opt_insecure = false;
+  assert_int_equal(result_of("ins")->action, LDR_LOADED);
+  assert_int_equal(call_int("ins_answer"), 1);
+  rm_dir(dir);
+}
+
+/* The same for its folder; a sticky folder (like /tmp) is accepted. */
+static void insecure__world_writable_folder__is_refused_unless_allowed(void **state) {
+  (void)state;
+  char *dir = new_dir();
+  const char *p = install(dir, "insd-v1", "insd", 0);
+  assert_int_equal(chmod(dir, 0777), 0);
+  assert_int_equal(reload(p, NULL), HOTSWAP_EINSECURE);
+  char want[LDR_ERR_MAX];
+  snprintf(want, sizeof(want),
+           "libinsd.so: snapshot: folder '%s' is writable by every user (mode 0777): another "
+           "user could replace the plugin; fix with chmod o-w, or set HOTSWAP_INSECURE=1",
+           dir);
+  assert_string_equal(rep.error, want);
+  char line[LDR_ERR_MAX + 32];
+  ldr_report_format(&rep, line, sizeof(line));
+  assert_non_null(strstr(line, "reload failed: libinsd.so: snapshot: folder '"));
+  assert_int_equal(chmod(dir, 01777), 0);
+  assert_int_equal(reload(p, NULL), 0);
+  install(dir, "insd-v2", "insd", 0);
+  assert_int_equal(chmod(dir, 0777), 0);
+  assert_int_equal(reload(p, NULL), HOTSWAP_EINSECURE);
+  assert_int_equal(call_int("insd_answer"), 1);
+  opt_insecure = true;
+  assert_int_equal(reload(p, NULL), 0);
+  opt_insecure = false;
+  assert_int_equal(result_of("insd")->action, LDR_RELOADED);
+  assert_int_equal(call_int("insd_answer"), 2);
+  assert_int_equal(chmod(dir, 0700), 0);
+  rm_dir(dir);
+}
+
 static int teardown_all(void **state) {
   (void)state;
   ldr_report_free(&rep);
@@ -855,6 +915,8 @@ int main(void) {
       cmocka_unit_test(locking__hook_calls_status__sees_old_generation),
       cmocka_unit_test(locking__hook_calls_reload__gets_edeadlk),
       cmocka_unit_test(locking__status_during_slow_on_init__returns_promptly),
+      cmocka_unit_test(insecure__world_writable_file__is_refused_unless_allowed),
+      cmocka_unit_test(insecure__world_writable_folder__is_refused_unless_allowed),
   };
   return cmocka_run_group_tests(tests, NULL, teardown_all);
 }
