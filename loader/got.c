@@ -1,7 +1,7 @@
-/* got.c - walk the JUMP_SLOT/GLOB_DAT entries of a loaded object through its in-memory dynamic
- * section, write GOT entries (opening RELRO pages only for the store), and bind a freshly
- * loaded version's calls to its own functions. The shim reuses the walker to retrofit the
- * host's GOT entries onto trampolines.
+/* got.c - walk the JUMP_SLOT/GLOB_DAT entries (and absolute pointers: dispatch tables) of a
+ * loaded object through its in-memory dynamic section, write them (opening RELRO pages only
+ * for the store), and bind a freshly loaded version's calls to its own functions. The shim
+ * reuses the walker to retrofit the host's GOT entries and tables onto trampolines.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -14,18 +14,25 @@
 
 #include "loader/loader.h"
 
-/* The two relocation types we walk, per architecture (the only arch-specific part). */
+/* The relocation types we walk, per architecture (the only arch-specific part). GOT_R_ABS is
+ * the word-sized absolute relocation "symbol + addend" that a pointer in data gets (e.g. a
+ * PIE's static table of function pointers into a library). It is reported only from RELA
+ * tables with addend 0: in a REL table (i386) the addend sits in the word itself and is
+ * gone once ld.so has applied the relocation. */
 #if defined(__x86_64__)
 #define GOT_R_GLOB_DAT R_X86_64_GLOB_DAT
 #define GOT_R_JUMP_SLOT R_X86_64_JUMP_SLOT
+#define GOT_R_ABS R_X86_64_64
 #elif defined(__aarch64__)
 #define GOT_R_GLOB_DAT R_AARCH64_GLOB_DAT
 #define GOT_R_JUMP_SLOT R_AARCH64_JUMP_SLOT
+#define GOT_R_ABS R_AARCH64_ABS64
 #elif defined(__i386__)
 #define GOT_R_GLOB_DAT R_386_GLOB_DAT
 #define GOT_R_JUMP_SLOT R_386_JMP_SLOT
+#define GOT_R_ABS R_386_32
 #else
-#error "loader/got.c: add this architecture's GLOB_DAT and JUMP_SLOT relocation types"
+#error "loader/got.c: add this architecture's GLOB_DAT, JUMP_SLOT and ABS relocation types"
 #endif
 
 #if __ELF_NATIVE_CLASS == 64
@@ -132,12 +139,25 @@ static const char *sym_version(const struct dyn_tables *t, size_t idx, bool defi
   return NULL;
 }
 
-/* Report one relocation to the callback if it is a GOT entry with a symbol. */
-static int visit(const struct dyn_tables *t, ElfW(Addr) offset, ElfW(Xword) info, ldr_got_fn fn,
-                 void *arg) {
-  unsigned type = (unsigned)GOT_R_TYPE(info);
+/* Kind of a relocation we report, or -1. rela: it comes from a RELA table, with addend. */
+static int reloc_kind(unsigned type, bool rela, ElfW(Sxword) addend, uintptr_t where) {
+  if (type == GOT_R_JUMP_SLOT)
+    return LDR_GOT_JUMP_SLOT;
+  if (type == GOT_R_GLOB_DAT)
+    return LDR_GOT_GLOB_DAT;
+  /* An unaligned pointer cannot be replaced with one atomic store. */
+  if (type == GOT_R_ABS && rela && addend == 0 && where % sizeof(void *) == 0)
+    return LDR_GOT_ABS;
+  return -1;
+}
+
+/* Report one relocation to the callback if it is a GOT entry or absolute pointer with a
+ * symbol. */
+static int visit(const struct dyn_tables *t, ElfW(Addr) offset, ElfW(Xword) info, bool rela,
+                 ElfW(Sxword) addend, ldr_got_fn fn, void *arg) {
   size_t idx = (size_t)GOT_R_SYM(info);
-  if ((type != GOT_R_JUMP_SLOT && type != GOT_R_GLOB_DAT) || idx == 0)
+  int kind = reloc_kind((unsigned)GOT_R_TYPE(info), rela, addend, t->base + offset);
+  if (kind < 0 || idx == 0)
     return 0;
   const ElfW(Sym) *s = &t->symtab[idx];
   const char *name = dyn_str(t, s->st_name);
@@ -148,7 +168,7 @@ static int visit(const struct dyn_tables *t, ElfW(Addr) offset, ElfW(Xword) info
       .name = name,
       .version = sym_version(t, idx, defined),
       .slot = (void **)(t->base + offset),
-      .kind = type == GOT_R_JUMP_SLOT ? LDR_GOT_JUMP_SLOT : LDR_GOT_GLOB_DAT,
+      .kind = (enum ldr_got_kind)kind,
       .sym_type = (unsigned char)GOT_ST_TYPE(s->st_info),
       .sym_bind = (unsigned char)GOT_ST_BIND(s->st_info),
   };
@@ -160,7 +180,7 @@ static int visit(const struct dyn_tables *t, ElfW(Addr) offset, ElfW(Xword) info
 static int walk_rela(const struct dyn_tables *t, const ElfW(Rela) *r, size_t size,
                      ldr_got_fn fn, void *arg) {
   for (size_t i = 0; r != NULL && i < size / sizeof(*r); i++) {
-    int rc = visit(t, r[i].r_offset, r[i].r_info, fn, arg);
+    int rc = visit(t, r[i].r_offset, r[i].r_info, true, r[i].r_addend, fn, arg);
     if (rc != 0)
       return rc;
   }
@@ -170,7 +190,7 @@ static int walk_rela(const struct dyn_tables *t, const ElfW(Rela) *r, size_t siz
 static int walk_rel(const struct dyn_tables *t, const ElfW(Rel) *r, size_t size, ldr_got_fn fn,
                     void *arg) {
   for (size_t i = 0; r != NULL && i < size / sizeof(*r); i++) {
-    int rc = visit(t, r[i].r_offset, r[i].r_info, fn, arg);
+    int rc = visit(t, r[i].r_offset, r[i].r_info, false, 0, fn, arg);
     if (rc != 0)
       return rc;
   }

@@ -38,9 +38,10 @@
  * absent from `paths` stays as it is (unless it must follow a dependency, then its recorded
  * path is read again); removing plugins is not supported yet.
  *
- * Self-binding: right after dlopen, calls between a new version's own exported functions are
- * bound to that version even when another version of the same symbols is in the global scope
- * (e.g. v1 was linked into the host). A constructor of the new version that calls one of its
+ * Self-binding: right after dlopen, calls between a new version's own exported functions, and
+ * pointers to them in its own static tables (LDR_GOT_ABS), are bound to that version even
+ * when another version of the same symbols is in the global scope (e.g. v1 was linked into
+ * the host). A constructor of the new version that calls one of its
  * own exported functions runs before that binding and may still reach the version in the
  * global scope. Only functions (STT_FUNC) are bound: data references keep ld.so's binding so
  * that a variable the host also sees (copy relocation) stays shared; an IFUNC keeps ld.so's
@@ -197,6 +198,14 @@ struct ldr_text_range {
 enum ldr_got_kind {
   LDR_GOT_JUMP_SLOT, /* PLT entry (R_*_JUMP_SLOT) */
   LDR_GOT_GLOB_DAT,  /* address-taken or -fno-plt reference (R_*_GLOB_DAT) */
+  /* An absolute pointer in data, "symbol + 0" (R_X86_64_64, R_AARCH64_ABS64): e.g. a PIE's
+   * `static const struct { const char *name; int (*fn)(void); } routes[] = {{"hello",
+   * handle_hello}}` whose handle_hello lives in a library, in .data.rel.ro. Only from RELA
+   * tables, with addend 0, at a pointer-aligned address: a non-zero addend (a pointer into
+   * the middle of an object) and REL-format relocations (i386 R_386_32, whose addend is
+   * lost once applied) are not reported. Slot points at the pointer in the table; it may be
+   * a data symbol (check sym_type). */
+  LDR_GOT_ABS,
 };
 
 struct ldr_got_entry {
@@ -216,7 +225,8 @@ struct dl_phdr_info; /* <link.h> defines it under _GNU_SOURCE */
  * then returned by ldr_got_foreach*). */
 typedef int (*ldr_got_fn)(const struct ldr_got_entry *e, void *arg);
 
-/* Walk the JUMP_SLOT and GLOB_DAT relocations of a loaded object, found through its link_map
+/* Walk the JUMP_SLOT, GLOB_DAT and ABS relocations (see enum ldr_got_kind) of a loaded
+ * object, in table order (DT_JMPREL, then DT_RELA, then DT_REL), found through its link_map
  * (dlinfo RTLD_DI_LINKMAP) or its dl_iterate_phdr record. Reads only the in-memory dynamic
  * section. Returns 0, the callback's non-zero value, or HOTSWAP_EBADELF (with a reason in
  * err, LDR_ERR_MAX bytes, when err is not NULL) when the dynamic section lacks its tables.
@@ -232,9 +242,10 @@ int ldr_got_foreach_phdr(const struct dl_phdr_info *info, ldr_got_fn fn, void *a
  * the entry see either the old or the new value. */
 int ldr_got_write(void **slot, void *value);
 
-/* Bind every JUMP_SLOT/GLOB_DAT entry of `map` whose symbol the object itself defines as a
- * function (STT_FUNC, not STB_GNU_UNIQUE) to that definition. *bound (may be NULL) receives
- * how many entries changed. Returns 0 or an error of ldr_got_foreach/ldr_got_write, with a
+/* Bind every JUMP_SLOT/GLOB_DAT/ABS entry of `map` whose symbol the object itself defines as
+ * a function (STT_FUNC, not STB_GNU_UNIQUE) to that definition: its calls and its own
+ * dispatch tables then reach its own functions. *bound (may be NULL) receives how many
+ * entries changed. Returns 0 or an error of ldr_got_foreach/ldr_got_write, with a
  * reason in err. */
 int ldr_got_bind_self(const struct link_map *map, size_t *bound, char *err);
 

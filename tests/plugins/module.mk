@@ -38,7 +38,10 @@ SB_sbn := -Wl,-z,now -Wl,-z,relro
 SB_sbp := -fno-plt -Wl,-z,now -Wl,-z,relro
 SB_sbw := -Wl,-z,lazy -Wl,-z,relro
 
-LIFE_FIX_SOS := $(patsubst %,$(LIFE_FIX)/%.so,$(LIFE_FX) $(LIFE_SB))
+# Fixtures of fx_abs.c (a static table of pointers to its own functions): -z relro, lazy.
+LIFE_AB := abt-v1 abt-v2
+
+LIFE_FIX_SOS := $(patsubst %,$(LIFE_FIX)/%.so,$(LIFE_FX) $(LIFE_SB) $(LIFE_AB))
 # Plain -fPIC builds without sanitizers: a sanitized test program loads them fine.
 LIFE_FX_CC = $(CC) -std=gnu11 $(WARN) $(if $(filter 1,$(WERROR)),-Werror) -O2 -g -fPIC \
              -shared -Iinclude
@@ -51,6 +54,12 @@ $(LIFE_FIX)/sb%.so: tests/plugins/fx_selfbind.c tests/plugins/module.mk | $(DEPS
 	$(call msg,CCLD,$@)
 	$(Q)$(LIFE_FX_CC) -DSB_NAME=sb$(call fx_name,$*) -DSB_VERSION=$(call fx_ver,$*) \
 	  $(SB_sb$(call fx_name,$*)) -o $@ $<
+
+$(LIFE_FIX)/ab%.so: tests/plugins/fx_abs.c tests/plugins/module.mk | $(DEPS_OK)
+	@mkdir -p $(@D)
+	$(call msg,CCLD,$@)
+	$(Q)$(LIFE_FX_CC) -DAB_NAME=ab$(call fx_name,$*) -DAB_VERSION=$(call fx_ver,$*) \
+	  -Wl,-z,relro -o $@ $<
 
 $(LIFE_FIX)/%.so: tests/plugins/fx_plugin.c include/hotswap.h tests/plugins/module.mk \
                   | $(DEPS_OK)
@@ -72,3 +81,31 @@ $(LIFE_TEST): $(LIFE_TEST_OBJ) $(LOADER_LIB) $(ELF_LIB) | $(DEPS_OK)
 TESTS += $(LIFE_TEST)
 UNIT_TESTS += $(LIFE_TEST)
 TEST_DEPS += $(LIFE_FIX_SOS)
+
+# tests/unit/test_adopt.c: a test program linked against a fixture plugin (libadopt.so, in a
+# folder of its own, found through the rpath), the way a legacy server is linked against its
+# handler library. ld.so loads it before main; the loader adopts it as generation 0. Its
+# later builds are the fixtures adopt-v2, adopt-v3 (fx_plugin.c, like the others).
+ADOPT_LINK := $(LIFE_FIX)/link
+ADOPT_LINK_SO := $(ADOPT_LINK)/libadopt.so
+$(ADOPT_LINK_SO): tests/plugins/fx_plugin.c include/hotswap.h tests/plugins/module.mk \
+                  | $(DEPS_OK)
+	@mkdir -p $(@D)
+	$(call msg,CCLD,$@)
+	$(Q)$(LIFE_FX_CC) -DFX_NAME=adopt -DFX_VERSION=1 -Wl,-soname,libadopt.so -o $@ $<
+
+ADOPT_TEST := $(BUILD)/tests/test_adopt
+ADOPT_TEST_OBJ := $(BUILD)/obj/tests/unit/test_adopt.o
+$(ADOPT_TEST_OBJ): EXTRA_CFLAGS += $(CMOCKA_CFLAGS) \
+  -DLIFE_FIXTURE_DIR='"$(abspath $(LIFE_FIX))"' -DADOPT_LINK_SO='"$(abspath $(ADOPT_LINK_SO))"'
+
+# A PIE (the compiler's default) linked with -ladopt and an rpath; -rdynamic for fx_log.
+$(ADOPT_TEST): $(ADOPT_TEST_OBJ) $(ADOPT_LINK_SO) $(LOADER_LIB) $(ELF_LIB) | $(DEPS_OK)
+	@mkdir -p $(@D)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(ALL_LDFLAGS) -rdynamic -o $@ $< -L$(ADOPT_LINK) -ladopt \
+	  -Wl,-rpath,$(abspath $(ADOPT_LINK)) $(LOADER_LINK) $(CMOCKA_LIBS)
+
+TESTS += $(ADOPT_TEST)
+UNIT_TESTS += $(ADOPT_TEST)
+TEST_DEPS += $(ADOPT_LINK_SO)

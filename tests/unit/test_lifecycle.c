@@ -576,6 +576,77 @@ static void got__walk_and_write__route_calls_and_restore_relro(void **state) {
   dlclose(h);
 }
 
+/* ---- absolute pointers: dispatch tables ---------------------------------------------- */
+
+struct abs_seen {
+  void **slot_one, **slot_two;
+  void *def_one;
+  size_t n_abs;
+};
+
+static int abs_seen_cb(const struct ldr_got_entry *e, void *arg) {
+  struct abs_seen *s = arg;
+  if (e->kind != LDR_GOT_ABS)
+    return 0;
+  s->n_abs++;
+  assert_int_equal(e->sym_type, STT_FUNC);
+  if (strcmp(e->name, "abt_one") == 0) {
+    s->slot_one = e->slot;
+    s->def_one = e->self_def;
+  } else if (strcmp(e->name, "abt_two") == 0) {
+    s->slot_two = e->slot;
+  }
+  return 0;
+}
+
+/* The walker reports the two table entries of abt v1 as ABS, slot = the table's pointer. */
+static void got__static_table__is_listed_as_abs_entries(void **state) {
+  (void)state;
+  void *h = dlopen(LIFE_FIXTURE_DIR "/abt-v1.so", RTLD_NOW | RTLD_LOCAL);
+  assert_non_null(h);
+  struct link_map *map = NULL;
+  assert_int_equal(dlinfo(h, RTLD_DI_LINKMAP, &map), 0);
+  struct abs_seen s = {0};
+  char err[LDR_ERR_MAX];
+  assert_int_equal(ldr_got_foreach(map, abs_seen_cb, &s, err), 0);
+  assert_int_equal(s.n_abs, 2);
+  assert_non_null(s.slot_one);
+  assert_ptr_equal(s.slot_two, s.slot_one + 2); /* {name, fn} pairs */
+  assert_ptr_equal(*s.slot_one, dlsym(h, "abt_one"));
+  assert_ptr_equal(s.def_one, dlsym(h, "abt_one"));
+  char perm[5];
+  perms_of(s.slot_one, perm);
+  assert_string_equal(perm, "r--p"); /* .data.rel.ro under -z relro */
+  dlclose(h);
+}
+
+/* v1 sits in the global scope; v2's own table must reach v2: dispatch("one") is 21, not 11. */
+static void abs__own_table__reaches_new_version(void **state) {
+  (void)state;
+  void *v1 = dlopen(LIFE_FIXTURE_DIR "/abt-v1.so", RTLD_NOW | RTLD_GLOBAL);
+  assert_non_null(v1);
+  int (*v1_dispatch)(const char *) = (int (*)(const char *))dlsym(v1, "abt_dispatch");
+  assert_int_equal(v1_dispatch("one"), 11);
+  char *dir = new_dir();
+  /* Control: v2 loaded plainly: its table entries point at v1's functions. */
+  const char *plain = install(dir, "abt-v2", "plain", 1);
+  void *h = dlopen(plain, RTLD_NOW | RTLD_LOCAL);
+  assert_non_null(h);
+  assert_int_equal(((int (*)(const char *))dlsym(h, "abt_dispatch"))("one"), 11);
+  dlclose(h);
+  const char *p = install(dir, "abt-v2", "abt", 0);
+  assert_int_equal(reload(p, NULL), 0);
+  void *tramp = NULL;
+  assert_int_equal(ldr_route("abt_dispatch", &tramp), 0);
+  int (*dispatch)(const char *) = (int (*)(const char *))tramp;
+  assert_int_equal(dispatch("one"), 21);
+  assert_int_equal(dispatch("two"), 22);
+  assert_int_equal(dispatch("three"), -1);
+  assert_int_equal(ldr_registry_find("abt")->current->self_bound, 2);
+  assert_int_equal(v1_dispatch("one"), 11); /* v1's table is untouched */
+  rm_dir(dir);
+}
+
 /* ---- status and retirement records --------------------------------------------------- */
 
 static void status__reports_plugins_and_last_result(void **state) {
@@ -911,6 +982,8 @@ int main(void) {
       cmocka_unit_test(self_bind__now_relro__calls_reach_new_version),
       cmocka_unit_test(self_bind__no_plt__calls_reach_new_version),
       cmocka_unit_test(got__walk_and_write__route_calls_and_restore_relro),
+      cmocka_unit_test(got__static_table__is_listed_as_abs_entries),
+      cmocka_unit_test(abs__own_table__reaches_new_version),
       cmocka_unit_test(status__reports_plugins_and_last_result),
       cmocka_unit_test(locking__hook_calls_status__sees_old_generation),
       cmocka_unit_test(locking__hook_calls_reload__gets_edeadlk),
