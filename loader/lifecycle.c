@@ -1,7 +1,8 @@
 /* lifecycle.c - one reload of a set of plugins as one transaction: snapshot, validate, dlopen,
  * export, import, on_load, on_init, then either one commit of the next generation or a
  * rollback that frees everything new and leaves the current generation serving.
- * See loader.h for the contract, the dependency rule and the locking rule.
+ * Retrofit: a first load may adopt the object ld.so already loaded from the file (adopt.c).
+ * See loader.h for the contract, the dependency rule and the locking rule; report.c formats.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -58,6 +59,10 @@ struct item {
   size_t n_deps;
   struct ldr_plugin *newp;   /* registry record prepared for a first load */
   char *newpath;             /* path to record after the commit */
+  struct ldr_loaded *loaded; /* the object ld.so loaded from this file (adopt_loaded) */
+  bool adopting;             /* its new version is that object (action LDR_ADOPTED, or
+                              * LDR_FAILED / LDR_ROLLED_BACK after it) */
+  struct link_map *map;      /* the new version's object, once opened */
 };
 
 struct txn {
@@ -72,7 +77,8 @@ struct txn {
 };
 
 static bool is_loading(const struct item *it) {
-  return it->action == LDR_LOADED || it->action == LDR_RELOADED || it->action == LDR_FOLLOWED;
+  return it->action == LDR_LOADED || it->action == LDR_ADOPTED ||
+         it->action == LDR_RELOADED || it->action == LDR_FOLLOWED;
 }
 
 /* Record the one error of the transaction: "<file>: <step>: <reason>". Returns rc. */
@@ -115,6 +121,34 @@ static void classify(struct item *it) {
   it->action = cur->reloadable ? LDR_RELOADED : LDR_PINNED;
 }
 
+/* First load with opts->adopt_loaded: when ld.so already loaded this very file (same device
+ * and inode), that object becomes the first version, provided its build-id in memory is the
+ * file's (none in memory: accepted). */
+static int adopt_check(struct txn *t, struct item *it) {
+  struct ldr_loaded *l = malloc(sizeof(*l));
+  if (l == NULL)
+    return fail(t, it, "adopt", -ENOMEM, "out of memory");
+  if (!ldr_adopt_find(it->snap.dev, it->snap.ino, l)) {
+    free(l);
+    return 0;
+  }
+  it->loaded = l;
+  const struct elf_info *fi = it->snap.info;
+  if (l->build_id_len != 0 && (l->build_id_len != fi->build_id_len ||
+                               memcmp(l->build_id, fi->build_id, l->build_id_len) != 0)) {
+    char mem[2 * sizeof(l->build_id) + 1], disk[2 * sizeof(l->build_id) + 1];
+    ldr_hex(l->build_id, l->build_id_len, mem, sizeof(mem));
+    ldr_hex(fi->build_id, fi->build_id_len, disk, sizeof(disk));
+    return fail(t, it, "adopt", HOTSWAP_EINCOMPAT,
+                "the file changed after the dynamic linker loaded it (build-id %s in memory, "
+                "%s on disk); restart the process to run the new build",
+                mem, disk[0] ? disk : "none");
+  }
+  it->action = LDR_ADOPTED;
+  it->adopting = true;
+  return 0;
+}
+
 /* Step "snapshot" for one file: copy, inspect, name, classify. */
 static int snapshot_one(struct txn *t, const char *path) {
   struct item *it = &t->items[t->n_items++];
@@ -137,7 +171,7 @@ static int snapshot_one(struct txn *t, const char *path) {
   it->plugin = ldr_registry_find(it->name);
   if (it->plugin == NULL) {
     it->action = LDR_LOADED;
-    return 0;
+    return t->opts->adopt_loaded ? adopt_check(t, it) : 0;
   }
   snprintf(it->old_version, sizeof(it->old_version), "%s", it->plugin->current->version);
   classify(it);
@@ -327,8 +361,46 @@ static void resolve_hooks(struct ldr_version *v) {
   v->on_free = (ldr_on_free_fn)hook(v, ELF_HOOK_ON_FREE, "hotswap_on_free");
 }
 
-/* Step "dlopen" for one item: map the snapshot, bind its own GOT, record what retirement
- * needs, find its hooks and ask whether it is reloadable. */
+/* dlopen's reason, without the memfd path (it means nothing to a user). */
+static const char *dlopen_reason(const char *fdpath) {
+  const char *e = dlerror();
+  size_t fl = strlen(fdpath);
+  if (e != NULL && strncmp(e, fdpath, fl) == 0 && strncmp(e + fl, ": ", 2) == 0)
+    e += fl + 2;
+  return e != NULL ? e : "unknown dlopen error";
+}
+
+/* Map the snapshot and bind the object's own GOT entries and tables to itself. */
+static int open_snapshot(struct txn *t, struct item *it, struct ldr_version *v) {
+  v->handle = dlopen(v->snap.fdpath, RTLD_NOW | RTLD_LOCAL);
+  if (v->handle == NULL)
+    return fail(t, it, "dlopen", HOTSWAP_EDLOPEN, "%s", dlopen_reason(v->snap.fdpath));
+  it->opened = true;
+  if (dlinfo(v->handle, RTLD_DI_LINKMAP, &v->map) != 0)
+    return fail(t, it, "dlopen", HOTSWAP_EDLOPEN, "dlinfo: %s", dlerror());
+  char why[LDR_ERR_MAX] = "";
+  int rc = ldr_got_bind_self(v->map, &v->self_bound, why);
+  if (rc != 0)
+    return fail(t, it, "dlopen", rc, "cannot bind its own functions: %s", why);
+  return 0;
+}
+
+/* Take a reference on the object ld.so loaded from the file (no self-binding: ld.so bound
+ * it, and the program may already call into it). */
+static int open_adopted(struct txn *t, struct item *it, struct ldr_version *v) {
+  v->adopted = true;
+  v->handle = dlopen(it->loaded->name, RTLD_NOW | RTLD_NOLOAD);
+  if (v->handle == NULL)
+    return fail(t, it, "dlopen", HOTSWAP_EDLOPEN, "'%s' is no longer loaded: %s",
+                it->loaded->name, dlopen_reason(""));
+  it->opened = true;
+  if (dlinfo(v->handle, RTLD_DI_LINKMAP, &v->map) != 0)
+    return fail(t, it, "dlopen", HOTSWAP_EDLOPEN, "dlinfo: %s", dlerror());
+  return 0;
+}
+
+/* Step "dlopen" for one item: map the snapshot (or adopt the loaded object), record what
+ * retirement needs, find its hooks and ask whether it is reloadable. */
 static int open_one(struct txn *t, struct item *it) {
   struct ldr_version *v = calloc(1, sizeof(*v));
   if (v == NULL)
@@ -338,22 +410,10 @@ static int open_one(struct txn *t, struct item *it) {
   it->snap.info = NULL;
   it->nv = v;
   elf_short_version(v->snap.info, v->version, sizeof(v->version));
-  v->handle = dlopen(v->snap.fdpath, RTLD_NOW | RTLD_LOCAL);
-  if (v->handle == NULL) {
-    const char *e = dlerror();
-    size_t fl = strlen(v->snap.fdpath);
-    if (e != NULL && strncmp(e, v->snap.fdpath, fl) == 0 && strncmp(e + fl, ": ", 2) == 0)
-      e += fl + 2; /* the memfd path means nothing to a user */
-    return fail(t, it, "dlopen", HOTSWAP_EDLOPEN, "%s", e ? e : "unknown dlopen error");
-  }
-  it->opened = true;
-  char why[LDR_ERR_MAX] = "";
-  int rc = dlinfo(v->handle, RTLD_DI_LINKMAP, &v->map) == 0 ? 0 : HOTSWAP_EDLOPEN;
+  int rc = it->adopting ? open_adopted(t, it, v) : open_snapshot(t, it, v);
   if (rc != 0)
-    return fail(t, it, "dlopen", rc, "dlinfo: %s", dlerror());
-  rc = ldr_got_bind_self(v->map, &v->self_bound, why);
-  if (rc != 0)
-    return fail(t, it, "dlopen", rc, "cannot bind its own functions: %s", why);
+    return rc;
+  it->map = v->map;
   struct text_find tf = {.map = v->map, .v = v};
   dl_iterate_phdr(text_cb, &tf);
   if (tf.rc != 0)
@@ -634,10 +694,14 @@ static int still_loaded_cb(struct dl_phdr_info *info, size_t size, void *arg) {
   return info->dlpi_name != NULL && strcmp(info->dlpi_name, arg) == 0;
 }
 
-/* Free one new version: hotswap_on_free, dlclose, close its memfd. */
+/* Free one new version: hotswap_on_free, dlclose, close its memfd. An adopted object stays
+ * what the program runs: no hotswap_on_free, and dlclose only drops our RTLD_NOLOAD
+ * reference (ld.so keeps it loaded for the program that needs it). */
 static void unload_new(struct item *it) {
   struct ldr_version *v = it->nv;
-  if (it->opened) {
+  if (it->opened && v->adopted) {
+    dlclose(v->handle);
+  } else if (it->opened) {
     if (v->on_free != NULL)
       v->on_free();
     dlclose(v->handle);
@@ -723,6 +787,8 @@ static void fill_report(struct txn *t, int rc, struct ldr_report *rep) {
     snprintf(r->new_version, sizeof(r->new_version), "%s", it->new_version);
     r->action = it->action;
     r->routed = rep->committed ? it->routed : 0;
+    r->adopted = it->adopting;
+    r->map = rep->committed && is_loading(it) ? it->map : NULL;
   }
   qsort(rep->plugins, rep->n_plugins, sizeof(*rep->plugins), cmp_results);
 }
@@ -748,6 +814,7 @@ static void txn_free(struct txn *t) {
     free(it->deps);
     free(it->newp);
     free(it->newpath);
+    free(it->loaded);
   }
   free(t->items);
   free(t->load);
@@ -816,57 +883,6 @@ int ldr_reload(const char *const *paths, size_t n, const struct ldr_reload_opts 
   token_give(&t, rc);
   txn_free(&t);
   return rc;
-}
-
-void ldr_report_free(struct ldr_report *rep) {
-  if (rep == NULL)
-    return;
-  free(rep->plugins);
-  rep->plugins = NULL;
-  rep->n_plugins = 0;
-}
-
-const char *ldr_action_name(enum ldr_action a) {
-  switch (a) {
-  case LDR_LOADED: return "loaded";
-  case LDR_RELOADED: return "reloaded";
-  case LDR_FOLLOWED: return "reloaded (import changed)";
-  case LDR_UNCHANGED: return "unchanged";
-  case LDR_PINNED: return "not reloadable, kept";
-  case LDR_FAILED: return "failed";
-  case LDR_ROLLED_BACK: return "rolled back";
-  }
-  return "unknown";
-}
-
-void ldr_report_format(const struct ldr_report *rep, char *buf, size_t n) {
-  if (n == 0)
-    return;
-  if (rep->rc != 0) {
-    snprintf(buf, n, "reload failed: %s", rep->error);
-    return;
-  }
-  size_t len;
-  if (rep->committed)
-    len = (size_t)snprintf(buf, n, "generation %llu in %.3f ms, %zu symbols routed:",
-                           (unsigned long long)rep->generation, rep->elapsed_ns / 1e6,
-                           rep->routed);
-  else
-    len = (size_t)snprintf(buf, n, "nothing to reload (%.3f ms):", rep->elapsed_ns / 1e6);
-  for (size_t i = 0; i < rep->n_plugins && len < n; i++) {
-    const struct ldr_plugin_result *r = &rep->plugins[i];
-    const char *sep = i ? "," : "";
-    if (r->action == LDR_LOADED)
-      len += (size_t)snprintf(buf + len, n - len, "%s %s %s loaded", sep, r->name,
-                              r->new_version);
-    else if (r->action == LDR_RELOADED || r->action == LDR_FOLLOWED)
-      len += (size_t)snprintf(buf + len, n - len, "%s %s %s -> %s%s", sep, r->name,
-                              r->old_version, r->new_version,
-                              r->action == LDR_FOLLOWED ? " (import changed)" : "");
-    else
-      len += (size_t)snprintf(buf + len, n - len, "%s %s %s", sep, r->name,
-                              ldr_action_name(r->action));
-  }
 }
 
 int ldr_status_get(struct ldr_status *out) {

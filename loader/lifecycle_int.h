@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "elf/elf.h"
 #include "loader/loader.h"
@@ -18,6 +19,8 @@ struct ldr_snapshot {
   int fd;               /* sealed memfd, -1 when none; open while the version is loaded */
   char fdpath[40];      /* "/proc/self/fd/N": what dlopen gets */
   struct elf_info *info;
+  dev_t dev;            /* the file that was copied (fstat of the opened path) */
+  ino_t ino;
 };
 
 /* Copy `path` into a sealed memfd and inspect it with elf/. Refuses a file, or a folder
@@ -37,6 +40,22 @@ bool ldr_snapshot_same(const struct elf_info *a, const struct elf_info *b);
 int ldr_plugin_name(const struct elf_info *info, const char *path, char *buf);
 /* Last component of a path (a pointer into it). */
 const char *ldr_basename(const char *path);
+
+/* ---- adopt.c --------------------------------------------------------------------------- */
+
+/* An object the dynamic linker loaded before us (e.g. a library the program is linked with). */
+struct ldr_loaded {
+  char name[4096];              /* its dlpi_name / l_name, what dlopen(RTLD_NOLOAD) gets */
+  unsigned char build_id[64];   /* NT_GNU_BUILD_ID read from its PT_NOTE in memory */
+  size_t build_id_len;          /* 0 when it has none */
+};
+
+/* Find a loaded object whose name is the file (dev, ino) (stat of each dl_iterate_phdr name;
+ * the program itself and /proc/... names are skipped). Returns true and fills *out when
+ * found. Thread-safe; runs no plugin code. */
+bool ldr_adopt_find(dev_t dev, ino_t ino, struct ldr_loaded *out);
+/* Lower-case hex of n bytes into buf (size bytes, NUL-terminated, truncated to fit). */
+void ldr_hex(const unsigned char *b, size_t n, char *buf, size_t size);
 
 /* ---- registry.c ------------------------------------------------------------------------ */
 
@@ -70,6 +89,7 @@ struct ldr_version {
   size_t n_gens, cap_gens;
   size_t routed;
   size_t self_bound; /* GOT entries bound to itself after dlopen */
+  bool adopted;      /* the object ld.so loaded (dlopen RTLD_NOLOAD): never unmapped by us */
   struct ldr_version *older; /* previous version of the same plugin */
 };
 

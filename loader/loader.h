@@ -8,8 +8,11 @@
  *             plugin whose build-id and content hash are unchanged; keep a plugin whose current
  *             version says hotswap_reloadable() == false ("not reloadable, kept").
  *   validate  elf_check_compat against the version it replaces (first load: elf_check_loadable).
+ *   adopt     (opts->adopt_loaded, first load only) use the object ld.so already loaded from
+ *             the file when its build-id matches; see struct ldr_reload_opts.
  *   dlopen    dlopen("/proc/self/fd/N", RTLD_NOW | RTLD_LOCAL), then bind the object's own GOT
  *             entries to its own definitions (see ldr_got_* below), then hotswap_reloadable.
+ *             (Adopted: dlopen(name, RTLD_NOW | RTLD_NOLOAD), no binding.)
  *   export    hotswap_export of every new version.
  *   import    hotswap_import of every new version: each {plugin, &slot} gets the named plugin's
  *             export (the NEW version's when that plugin is in this transaction). Errors: unknown
@@ -22,8 +25,9 @@
  *   commit    every exported FUNC/IFUNC of every new version (except the hotswap_* hooks) is
  *             routed with ldr_gen_set and the generation is published with one store.
  * Any failure: hotswap_on_free then dlclose of every new version (reverse order, each exactly
- * once), the current generation is untouched, and ONE error names plugin, step and reason,
- * e.g. "libhandler.so: on_load: hotswap_on_load returned -5".
+ * once; an adopted object only gets its RTLD_NOLOAD reference dropped, without on_free: the
+ * program keeps running it), the current generation is untouched, and ONE error names
+ * plugin, step and reason, e.g. "libhandler.so: on_load: hotswap_on_load returned -5".
  *
  * Dependency changes (a choice the Go seed made differently): when a plugin is reloaded, every
  * plugin whose current version imports it is reloaded too, even when its own file is
@@ -92,11 +96,24 @@ struct ldr_reload_opts {
    * user (mode 0777): another user could replace the plugin; fix with chmod o-w, or set
    * HOTSWAP_INSECURE=1"). true: load it anyway (the caller warns the operator itself). */
   bool allow_insecure;
+  /* Retrofit, first load: for each plugin with no current version, when an object already
+   * loaded in the process is the same file (same st_dev and st_ino as the path; each
+   * dl_iterate_phdr name is stat'ed, the loader's own /proc/self/fd/N ones skipped), that
+   * object becomes the plugin's first version (action LDR_ADOPTED) instead of a dlopen of
+   * the snapshot: handle = dlopen(its name, RTLD_NOW | RTLD_NOLOAD), no self-binding, then
+   * the hooks of any first load. The snapshot is still taken (validation, and the content
+   * hash the next reload compares). Refused (HOTSWAP_EINCOMPAT, step "adopt") when the
+   * object's build-id in memory differs from the file's: "the file changed after the
+   * dynamic linker loaded it (build-id <hex> in memory, <hex> on disk); restart the process
+   * to run the new build". An object without a build-id is accepted. A plugin whose file
+   * is not loaded is loaded from its snapshot as usual. */
+  bool adopt_loaded;
 };
 
 /* What a reload did to one plugin. */
 enum ldr_action {
   LDR_LOADED,    /* first version of this plugin */
+  LDR_ADOPTED,   /* first version: the object ld.so had loaded from the file (adopt_loaded) */
   LDR_RELOADED,  /* its file changed: new version */
   LDR_FOLLOWED,  /* its file is unchanged, an import changed: fresh copy loaded */
   LDR_UNCHANGED, /* same build-id and content hash: nothing done */
@@ -112,6 +129,13 @@ struct ldr_plugin_result {
   char new_version[LDR_VERSION_MAX]; /* "" when nothing was loaded */
   enum ldr_action action;
   size_t routed; /* symbols routed to the new version */
+  /* The new version is (or, when the reload failed, was to be) the object ld.so loaded
+   * (opts->adopt_loaded): action LDR_ADOPTED, or LDR_FAILED / LDR_ROLLED_BACK. */
+  bool adopted;
+  /* The new version's object (for LDR_ADOPTED: the object ld.so loaded; for the shim's
+   * retrofit), valid while it stays loaded (old versions are not unloaded yet). NULL unless
+   * the reload committed a new version of this plugin. */
+  struct link_map *map;
 };
 
 /* The outcome of one ldr_reload. Owned by the caller; release with ldr_report_free. */
@@ -143,11 +167,12 @@ int ldr_reload(const char *const *paths, size_t n, const struct ldr_reload_opts 
                struct ldr_report *rep);
 void ldr_report_free(struct ldr_report *rep);
 /* One log line for a report, e.g. "generation 3 in 1.204 ms, 12 symbols routed: alpha
- * 1a2b3c4 -> 9f8e7d6, beta unchanged, pin not reloadable, kept" or "reload failed: <error>".
+ * 1a2b3c4 -> 9f8e7d6, beta unchanged, handler 3f2a1c9 adopted (12 symbols), pin not
+ * reloadable, kept" or "reload failed: <error>".
  * Writes at most n bytes including the NUL. */
 void ldr_report_format(const struct ldr_report *rep, char *buf, size_t n);
-/* "loaded", "reloaded", "reloaded (import changed)", "unchanged", "not reloadable, kept",
- * "failed", "rolled back". */
+/* "loaded", "adopted", "reloaded", "reloaded (import changed)", "unchanged",
+ * "not reloadable, kept", "failed", "rolled back". */
 const char *ldr_action_name(enum ldr_action a);
 
 /* ---------------------------------------------------------------------------------------
@@ -162,6 +187,7 @@ struct ldr_plugin_status {
   unsigned loads;                /* versions committed for this plugin (first load included) */
   size_t versions_loaded;        /* versions still mapped (old ones are kept for now) */
   enum ldr_action last_action;   /* in the last reload that considered it */
+  bool adopted;                  /* the current version is the object ld.so loaded */
 };
 
 struct ldr_status {

@@ -76,17 +76,18 @@ static long long copy_all(int in, int out) {
   }
 }
 
-/* Open `path` and copy it into a new sealed memfd; returns the memfd or a negative code.
- * allow_insecure skips check_owner_writes. */
-static int copy_to_memfd(const char *path, bool allow_insecure, char *err) {
+/* Open `path` and copy it into a new sealed memfd; returns the memfd or a negative code, and
+ * the opened file's stat in *stp. allow_insecure skips check_owner_writes. */
+static int copy_to_memfd(const char *path, bool allow_insecure, struct stat *stp, char *err) {
   int in = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
   if (in < 0) {
     int e = errno;
     snprintf(err, LDR_ERR_MAX, "cannot open '%s': %s", path, strerror(e));
     return -e;
   }
-  struct stat st;
+  struct stat st = {0};
   int rc = fstat(in, &st) == 0 ? 0 : -errno;
+  *stp = st;
   if (rc == 0 && !S_ISREG(st.st_mode)) {
     snprintf(err, LDR_ERR_MAX, "'%s' is not a regular file", path);
     rc = -EINVAL;
@@ -128,9 +129,12 @@ int ldr_snapshot_take(const char *path, const struct elf_opts *eo, bool allow_in
                       struct ldr_snapshot *out, char *err) {
   memset(out, 0, sizeof(*out));
   out->fd = -1;
-  int fd = copy_to_memfd(path, allow_insecure, err);
+  struct stat st = {0};
+  int fd = copy_to_memfd(path, allow_insecure, &st, err);
   if (fd < 0)
     return fd;
+  out->dev = st.st_dev;
+  out->ino = st.st_ino;
   char why[ELF_ERR_MAX] = "";
   int rc = elf_inspect_fd(fd, eo, &out->info, why);
   if (rc != 0) {

@@ -12,7 +12,7 @@ LIFE_FX := alpha-v1 alpha-v2 alpha-v3 beta-v1 beta-v2 gamma-v1 gamma-v2 \
            fl_victim-v2-unres fl_victim-v2-unknown fl_victim-v2-onload fl_victim-v2-oninit \
            cyc_a-v1 cyc_b-v1 uk-v1 dup-v1 notedup-v1 same-v1 stat-v1 stat-v2 \
            pin-v1 pin-v2 pinbad-v1 pintarget-v1 lk-v1 lk-v2 lk-v3 lkb-v1 \
-           ins-v1 insd-v1 insd-v2
+           ins-v1 insd-v1 insd-v2 adopt-v2 adoptb-v1 adoptb-v2 adoptn-v1 adoptc-v1
 FX_beta := -DFX_IMPORT1=alpha
 FX_gamma := -DFX_IMPORT1=beta
 FX_ord_a := -DFX_IMPORT1=ord_c
@@ -29,6 +29,7 @@ FX_pin := -DFX_RELOADABLE=0
 FX_pinbad := -DFX_RELOADABLE=0 -DFX_IMPORT1=pintarget
 FX_lk := -DFX_CALLBACK
 FX_lkb := -DFX_CALLBACK
+FX_adoptn := -Wl,--build-id=none
 
 # Fixtures of fx_selfbind.c: sbl lazy without RELRO, sbn -z now -z relro, sbp -fno-plt with
 # -z now, sbw (GOT walker test: lazy, so it has both kinds) -z relro.
