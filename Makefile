@@ -72,6 +72,9 @@ check: all $(TESTS) $(TEST_DEPS)
 unit: $(UNIT_TESTS) $(TEST_DEPS)
 	$(Q)BUILD=$(BUILD) tests/run.sh $(UNIT_TESTS)
 
+demo: all
+	$(Q)scripts/demo.sh $(BUILD)
+
 bench: all $(BENCHES) $(TEST_DEPS)
 	$(Q)BUILD=$(BUILD) bench/run.sh $(BENCHES)
 

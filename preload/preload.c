@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "loader/tramp.h"
@@ -75,12 +76,22 @@ static void start_control(void) {
             "(kill -%s still reloads)", err, sigabbrev_np(config.signo));
 }
 
+static void *child_control_main(void *arg) {
+  (void)arg;
+  struct timespec delay = {0, 100 * 1000 * 1000};
+  while (nanosleep(&delay, &delay) != 0)
+    ;
+  start_control();
+  return NULL;
+}
+
 static void after_fork_child(void) {
   if (!active)
     return;
+  /* OWNER_ENV keeps the pid of the process that ran the constructor: a forked child that
+   * exec()s then finds a pid other than its own and stays inert. */
   char pid[24];
   snprintf(pid, sizeof(pid), "%ld", (long)getpid());
-  setenv(OWNER_ENV, pid, 1);
   int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (fd < 0) {
     pre_log("fork: eventfd: %s; reloads disabled in pid %s", strerror(errno), pid);
@@ -89,12 +100,14 @@ static void after_fork_child(void) {
   }
   pre_signal_set_wake_fd(fd);
   pre_reloader_after_fork(fd);
-  /* The parent's socket stays the parent's; the child serves its own. */
+  /* The parent's socket stays the parent's; the child serves its own, bound a little
+   * later so that a child that fork()s only to exec() leaves no socket file behind. */
   pre_control_stop();
   free(config.control_path);
   config.control_path = pre_control_path_for(getpid(), true);
-  if (config.control_path != NULL)
-    start_control();
+  pthread_t t;
+  if (config.control_path != NULL && pre_thread_start(&t, child_control_main, NULL) != 0)
+    pre_log("fork: cannot start the control socket thread in pid %s", pid);
 }
 
 __attribute__((constructor)) static void pre_init(void) {

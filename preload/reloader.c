@@ -23,6 +23,20 @@ static uint64_t requested; /* reload requests from the control socket so far */
 static uint64_t completed; /* requests covered by finished reloads */
 static struct pre_outcome last;
 
+/* After a commit: record adopted objects, then point every other object's GOT entries
+ * that bind to them at trampolines (new objects may have appeared since last time). */
+static void retrofit(const struct ldr_report *rep) {
+  char err[LDR_ERR_MAX];
+  size_t patched = 0;
+  for (size_t i = 0; i < rep->n_plugins; i++)
+    if (rep->plugins[i].adopted && pre_retrofit_adopt(rep->plugins[i].map) != 0)
+      pre_log("%s: cannot retrofit the daemon's calls to it; they stay on generation 0",
+              rep->plugins[i].path);
+  if (pre_retrofit_all(&patched, err, sizeof(err)) != 0)
+    pre_log("retrofit: %s", err);
+  pre_dl_enable();
+}
+
 void pre_reload_now(struct pre_outcome *out) {
   char **paths = NULL;
   size_t n = 0;
@@ -32,12 +46,16 @@ void pre_reload_now(struct pre_outcome *out) {
     pre_notify_reloading(config->notify_socket);
   int rc = pre_plugin_paths(config->plugins, &paths, &n, out->message, sizeof(out->message));
   if (rc == 0) {
-    struct ldr_reload_opts opts = {0};
+    /* A plugin the dynamic linker already loaded for the daemon (retrofit) is adopted as
+     * it is: that copy is generation 0. */
+    struct ldr_reload_opts opts = {.adopt_loaded = true, .allow_insecure = config->insecure_ok};
     if (config->insecure_ok)
       pre_log("WARNING: HOTSWAP_INSECURE=1: plugin files and folders that other users can "
               "write are loaded anyway");
     rc = ldr_reload((const char *const *)paths, n, &opts, &rep);
     pre_outcome_from_report(&rep, out);
+    if (rep.committed)
+      retrofit(&rep);
     ldr_report_free(&rep);
   } else {
     out->rc = rc;

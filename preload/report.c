@@ -80,8 +80,8 @@ void pre_outcome_from_report(const struct ldr_report *rep, struct pre_outcome *o
     }
     any = true;
     if (p->old_version[0] == '\0')
-      appendf(out->message, sizeof(out->message), "%s%s %s loaded (%zu symbols)", sep,
-              base(p->path), p->new_version, p->routed);
+      appendf(out->message, sizeof(out->message), "%s%s %s %s (%zu symbols)", sep,
+              base(p->path), p->new_version, p->adopted ? "adopted" : "loaded", p->routed);
     else
       appendf(out->message, sizeof(out->message), "%s%s %s -> %s (%zu symbols%s)", sep,
               base(p->path), p->old_version, p->new_version, p->routed,
@@ -192,7 +192,8 @@ char *pre_status_json(const struct pre_outcome *last) {
     jfmt(&b, "%llu", (unsigned long long)st.generation);
   else
     jlit(&b, "null");
-  jfmt(&b, ",\"reloads\":%u,\"failures\":%u,\"plugins\":[", st.reloads, st.failures);
+  jfmt(&b, ",\"reloading\":%s,\"reloads\":%u,\"failures\":%u,\"plugins\":[",
+       st.reloading ? "true" : "false", st.reloads, st.failures);
   for (size_t i = 0; i < st.n_plugins; i++) {
     const struct ldr_plugin_status *p = &st.plugins[i];
     jlit(&b, i ? ",{\"name\":" : "{\"name\":");
@@ -201,8 +202,9 @@ char *pre_status_json(const struct pre_outcome *last) {
     jstr(&b, p->path);
     jlit(&b, ",\"version\":");
     jstr(&b, p->version);
-    jfmt(&b, ",\"reloadable\":%s,\"routed\":%zu,\"loads\":%u,\"versions_loaded\":%zu}",
-         p->reloadable ? "true" : "false", p->routed, p->loads, p->versions_loaded);
+    jfmt(&b, ",\"reloadable\":%s,\"adopted\":%s,\"routed\":%zu,\"loads\":%u,",
+         p->reloadable ? "true" : "false", p->adopted ? "true" : "false", p->routed, p->loads);
+    jfmt(&b, "\"versions_loaded\":%zu}", p->versions_loaded);
   }
   jlit(&b, "],\"last_reload\":");
   if (last != NULL && last->number > 0) {

@@ -95,6 +95,8 @@ static void *lazy_target(const char *name) { return pre_real_dlsym(RTLD_DEFAULT,
 
 static int patch_cb(const struct ldr_got_entry *e, void *arg) {
   struct walk *w = arg;
+  if (e->kind == LDR_GOT_ABS && e->sym_type != STT_FUNC && e->sym_type != STT_GNU_IFUNC)
+    return 0; /* a pointer to a variable: data stays where ld.so put it */
   void *cur = __atomic_load_n(e->slot, __ATOMIC_ACQUIRE);
   bool unresolved = (uintptr_t)cur >= w->self.lo && (uintptr_t)cur < w->self.hi &&
                     e->self_def == NULL;

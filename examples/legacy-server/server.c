@@ -196,7 +196,7 @@ static void serve(int fd) {
 static void *worker(void *arg) {
   int lfd = *(int *)arg;
   for (;;) {
-    int fd = accept(lfd, NULL, NULL);
+    int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC); /* not into /spawn children */
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED)
         continue;
@@ -276,7 +276,7 @@ int main(int argc, char **argv) {
   signal(SIGTERM, on_sigterm);
   signal(SIGCHLD, SIG_IGN); /* /spawn children reap themselves */
 
-  int lfd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+  int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
   struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));

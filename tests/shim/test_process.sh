@@ -1,0 +1,110 @@
+#!/bin/bash
+# The process contract: daemonizing and pre-forked servers, exec'd children, nohup, a
+# server without its own handler or blocking the signal, another reload signal, bad
+# configuration, and plugin files other users could replace.
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/shim_lib.sh"
+
+# Daemonized with a double fork: the reloader must live in the grandchild.
+install_handler 1
+start_server -d -i "$T_TMP/pid" || t_fail "daemon starts"
+DPID=$(cat "$T_TMP/pid"); t_reap "$DPID"
+install_handler 2
+t_check "daemonized (double fork): its control socket answers" wait_for 5 "$HS" status "$DPID"
+t_check "daemonized (double fork): reload by pid" "$HS" reload "$DPID"
+t_check "daemonized: serves v2" serves v2
+kill -TERM "$DPID"; stop_server
+
+# Pre-forked workers: each has its own reloader and control socket.
+install_handler 1
+start_server -w 2 || t_fail "workers start"
+sleep 0.3
+WPIDS=$(sed -n 's/^server: worker [0-9]* is pid \([0-9]*\)$/\1/p' "$T_TMP/server.out" | tail -n 2)
+for w in $WPIDS; do t_reap "$w"; done
+install_handler 2
+for w in $WPIDS; do
+  wait_for 5 "$HS" status "$w"
+  t_check "worker $w: hotswap reload" "$HS" reload "$w"
+  t_check "worker $w: status shows generation 1" \
+    bash -c "$HS status --json $w | grep -q '\"generation\":1'"
+done
+t_check "workers serve v2" wait_for 3 serves v2
+# The master was not reloaded (reloads are per process) and still reports generation 0.
+t_check "master still at generation 0" bash -c "$HS status --json $SPID | grep -q '\"generation\":0'"
+stop_server; for w in $WPIDS; do kill "$w" 2>/dev/null; done
+
+# A child the server fork+execs stays inert: no log line, no control socket of its own.
+install_handler 1
+: >"$LOG"
+start_server
+CPID=$(get /spawn)
+t_reap "$CPID"
+sleep 0.3
+t_check "exec'd child ($CPID) runs" kill -0 "$CPID"
+t_check "exec'd child wrote no log line" bash -c "! grep -q 'hotswap\\[$CPID\\]' '$LOG'"
+t_check "exec'd child has no control socket" bash -c "! ls $T_TMP/ctl.sock.$CPID /tmp/hotswap-*/$CPID.sock 2>/dev/null | grep -q ."
+stop_server
+
+# nohup (SIGHUP ignored from the start) and no handler of the server's own.
+install_handler 1
+(trap '' HUP; exec env HOTSWAP_PLUGINS="$APP/libhandler.so" HOTSWAP_LOG="$LOG" \
+  HOTSWAP_CONTROL="$T_TMP/ctl.sock" LD_LIBRARY_PATH="$APP" LD_PRELOAD="$SHIM" \
+  "$LEG/server" -n -P "$T_TMP/port" >>"$T_TMP/server.out" 2>&1) &
+SPID=$!; t_reap "$SPID"
+wait_for 5 test -s "$T_TMP/port"; PORT=$(cat "$T_TMP/port")
+install_handler 2
+kill -HUP "$SPID"
+t_check "nohup'd server reloads on SIGHUP" wait_for 5 serves v2
+t_check "... and is still alive" kill -0 "$SPID"
+stop_server; rm -f "$T_TMP/port"
+
+# SIGHUP blocked in every server thread: the shim's thread takes it and runs the server's
+# handler too.
+install_handler 1
+start_server -b
+install_handler 2
+kill -HUP "$SPID"
+t_check "server blocking SIGHUP still reloads" wait_for 5 serves v2
+t_check "... and its own handler still counted the signal" wait_for 3 reply_is /hups 1
+stop_server
+
+# Another reload signal.
+install_handler 1
+HOTSWAP_SIGNAL=USR2 start_server
+install_handler 2
+kill -USR2 "$SPID"
+t_check "HOTSWAP_SIGNAL=USR2 reloads on SIGUSR2" wait_for 5 serves v2
+stop_server
+
+# Bad configuration: one log line, reloads disabled, the server still serves.
+install_handler 1
+: >"$LOG"
+HOTSWAP_SIGNAL=BOGUS start_server
+t_check "bad HOTSWAP_SIGNAL: server still serves" serves v1
+t_check "bad HOTSWAP_SIGNAL: one clear log line" \
+  grep -q "HOTSWAP_SIGNAL='BOGUS' is not a signal that can be caught" "$LOG"
+stop_server
+: >"$LOG"
+PLUGINS="$APP/missing.so" start_server
+t_check "missing plugin file: server still serves" serves v1
+t_check "missing plugin file: the log names it" grep -q "missing.so" "$LOG"
+stop_server
+
+# A plugin folder other users can write is refused, unless HOTSWAP_INSECURE=1.
+install_handler 1
+chmod 777 "$APP"
+: >"$LOG"
+start_server
+t_check "world-writable folder: refused with the reason" \
+  grep -q "writable by every user" "$LOG"
+t_check "world-writable folder: server still serves (unrouted v1)" serves v1
+stop_server
+: >"$LOG"
+HOTSWAP_INSECURE=1 start_server
+install_handler 2
+"$HS" reload "$SPID" >/dev/null
+t_check "HOTSWAP_INSECURE=1 loads anyway" serves v2
+t_check "HOTSWAP_INSECURE=1 says so loudly" grep -q "WARNING: HOTSWAP_INSECURE=1" "$LOG"
+stop_server
+chmod 755 "$APP"
+t_done

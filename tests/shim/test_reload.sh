@@ -1,0 +1,74 @@
+#!/bin/bash
+# The operator's path: a legacy server started under the shim, new builds installed and
+# reloaded with kill -HUP or `hotswap reload`; bad builds refused while the old one serves.
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/shim_lib.sh"
+
+install_handler 1
+start_server -c "$T_TMP/server.conf" || { t_fail "server starts under the shim"; t_done; }
+t_ok "server starts under the shim"
+t_check "v1 serves /hello" [ "$(get /hello/ann)" = "hello, ann (v1)" ]
+t_check "log says the linked copy was adopted as generation 0" wait_for 2 grep -qE "reload 1 ok in .*: libhandler.so [0-9a-f]{7} adopted \(7 symbols\)" "$LOG"
+t_check "status answers with generation 0" \
+  bash -c "$HS status --json $SPID | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d[\"generation\"]==0, d; assert d[\"plugins\"][0][\"name\"]==\"handler\"; assert d[\"plugins\"][0][\"routed\"]==7; assert d[\"plugins\"][0][\"adopted\"]'"
+
+install_handler 2
+kill -HUP "$SPID"
+t_check "kill -HUP switches to v2" wait_for 5 serves v2
+t_check "/hello (PLT call) reaches v2" [ "$(get /hello/ann)" = "hi there, ann! (v2)" ]
+t_check "/greet (pointer table) reaches v2" [ "$(get /greet/bo)" = "hi there, bo! (v2)" ]
+t_check "/stats (struct through hidden pointer) reaches v2" reply_starts /stats "v2 requests="
+t_check "/div (struct in registers) still right" [ "$(get /div/17/5)" = "3 r 2 (v2)" ]
+t_check "/avg (doubles) still right" [ "$(get /avg/1/2/4)" = "2.333 (v2)" ]
+t_check "the server's own SIGHUP handler ran" [ "$(get /hups)" = "1" ]
+t_check "log line for the reload" log_has "reload 2 ok in"
+
+out=$("$HS" reload "$SPID"); rc=$?
+t_check "hotswap reload with nothing new exits 0" [ "$rc" -eq 0 ]
+t_check "... and says nothing changed" grep -q "nothing changed" <<<"$out"
+
+install_handler 3
+out=$("$HS" reload "$SPID" 2>&1); rc=$?
+t_check "v3 (drops handle_stats) is refused with exit 1" [ "$rc" -eq 1 ]
+t_check "... naming the function" grep -qF "drops function 'handle_stats'" <<<"$out"
+t_check "... and v2 keeps serving" serves v2
+t_check "... including the function v3 dropped" reply_starts /stats "v2 "
+
+install_handler 4
+out=$("$HS" reload "$SPID" 2>&1); rc=$?
+t_check "v4 (executable stack) is refused" [ "$rc" -eq 1 ]
+t_check "... with the reason" grep -qF "executable stack" <<<"$out"
+
+install_handler 5
+out=$("$HS" reload "$SPID" 2>&1); rc=$?
+t_check "v5 (hotswap_on_load fails) is refused" [ "$rc" -eq 1 ]
+t_check "... naming the step" grep -qF "on_load" <<<"$out"
+t_check "... v2 still serving" serves v2
+
+head -c 3000 /dev/urandom >"$APP/.garbage" && mv "$APP/.garbage" "$APP/libhandler.so"
+out=$("$HS" reload "$SPID" 2>&1); rc=$?
+t_check "a garbage file is refused" [ "$rc" -eq 1 ]
+t_check "... as not an ELF file" grep -qF "not an ELF file" <<<"$out"
+t_check "... v2 still serving" serves v2
+
+t_check "status reports the last rejection" \
+  bash -c "$HS status $SPID | grep -q 'last: reload .* rejected: libhandler.so'"
+t_check "status counts failures" \
+  bash -c "$HS status --json $SPID | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d[\"failures\"]==4, d'"
+
+install_handler 1
+kill -HUP "$SPID"
+t_check "back to v1 after a good build" wait_for 5 serves v1
+
+t_expect_rc "hotswap reload of a process not under the shim exits 2" 2 "$HS" reload $$
+t_expect_rc "hotswap reload without a pid exits 2" 2 "$HS" reload
+t_expect_rc "hotswap reload with a bad flag exits 2" 2 "$HS" reload --bogus "$SPID"
+t_expect_rc "hotswap reload --help exits 0" 0 "$HS" reload --help
+
+exports=$(nm -D --defined-only "$SHIM" | awk '{print $3}' | sort | tr '\n' ' ')
+t_check "the shim exports only its allowlist" \
+  [ "$exports" = "dlopen dlsym hotswap_err_name hotswap_fn hotswap_strerror sigaction signal " ]
+
+stop_server
+t_check "control socket removed at exit" bash -c "sleep 0.2; [ ! -e $T_TMP/ctl.sock ]"
+t_done
