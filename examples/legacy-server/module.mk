@@ -18,7 +18,13 @@ $(LEGACY_DIR)/v%/libhandler.so: $(LEGACY_SRC)/handler.c $(LEGACY_SRC)/handler.h 
 
 $(LEGACY_SERVER): $(LEGACY_SRC)/server.c $(LEGACY_DIR)/v1/libhandler.so | $(DEPS_OK)
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $< -L$(LEGACY_DIR)/v1 -lhandler -lpthread -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $< -L$(LEGACY_DIR)/v1 -lhandler -lpthread -ldl -o $@
+
+# A module the server dlopen()s later; it calls libhandler.so through its own PLT.
+LEGACY_MODULE := $(LEGACY_DIR)/libmodule.so
+$(LEGACY_MODULE): $(LEGACY_SRC)/module.c $(LEGACY_DIR)/v1/libhandler.so | $(DEPS_OK)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -shared $< -L$(LEGACY_DIR)/v1 -lhandler -o $@ $(ALL_LDFLAGS)
 
 $(LEGACY_LOADGEN): $(LEGACY_SRC)/loadgen.c | $(DEPS_OK)
 	@mkdir -p $(@D)
@@ -40,6 +46,7 @@ mode_flags_nopie-now := -fno-pie -no-pie -Wl,-z,now -Wl,-z,relro
 $(LEGACY_DIR)/server-%: $(LEGACY_SRC)/server.c $(LEGACY_DIR)/v1/libhandler.so | $(DEPS_OK)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(filter-out -fPIC,$(ALL_CFLAGS)) $(mode_flags_$*) $(ALL_LDFLAGS) $< \
-	  -L$(LEGACY_DIR)/v1 -lhandler -lpthread -o $@
+	  -L$(LEGACY_DIR)/v1 -lhandler -lpthread -ldl -o $@
 
-ALL_TARGETS += $(LEGACY_SERVER) $(LEGACY_LOADGEN) $(LEGACY_HANDLERS) $(LEGACY_MATRIX)
+ALL_TARGETS += $(LEGACY_SERVER) $(LEGACY_LOADGEN) $(LEGACY_HANDLERS) $(LEGACY_MATRIX) \
+               $(LEGACY_MODULE)

@@ -8,13 +8,17 @@
  *
  * GET /hello/NAME  /greet/NAME  /add/A/B  /avg/X/Y/...  /div/A/B  /stats  /version  /hups
  *     /spawn (fork+exec a `sleep 5`, answers its pid)
+ *     /module/NAME (dlopen the module given with -m, call its module_hello)
+ *     /dlsym/NAME (look handle_hello up with dlsym(RTLD_DEFAULT) and call it)
  * The config file holds one line, a greeting suffix, re-read on SIGHUP.
  *   -d  daemonize (double fork, setsid); -i writes the final pid
  *   -w  pre-fork WORKERS processes that share the listening socket (the parent waits)
  *   -n  install no SIGHUP handler of its own;  -b  block SIGHUP in every server thread
+ *   -m  the module /module/ dlopen()s (on first use)
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -132,6 +136,29 @@ static int r_spawn(char *out, size_t n, char *arg) {
   return snprintf(out, n, "%ld", (long)pid);
 }
 
+static char module_path[256];
+
+static int r_module(char *out, size_t n, char *arg) {
+  static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+  static int (*module_hello)(char *, size_t, const char *);
+  pthread_mutex_lock(&lock);
+  if (module_hello == NULL) {
+    void *h = dlopen(module_path, RTLD_NOW);
+    if (h != NULL)
+      *(void **)&module_hello = dlsym(h, "module_hello");
+  }
+  pthread_mutex_unlock(&lock);
+  if (module_hello == NULL)
+    return snprintf(out, n, "no module: %s", dlerror());
+  return module_hello(out, n, arg);
+}
+
+static int r_dlsym(char *out, size_t n, char *arg) {
+  int (*fn)(char *, size_t, const char *);
+  *(void **)&fn = dlsym(RTLD_DEFAULT, "handle_hello");
+  return fn ? fn(out, n, arg) : snprintf(out, n, "dlsym failed");
+}
+
 /* The dispatch table: function pointers, some of them straight into libhandler.so. */
 static const struct {
   const char *prefix;
@@ -139,7 +166,8 @@ static const struct {
 } routes[] = {
     {"/hello/", r_hello}, {"/add/", r_add},         {"/avg/", r_avg}, {"/div/", r_div},
     {"/stats", r_stats},  {"/version", r_version}, {"/hups", r_hups},
-    {"/greet/", r_greet}, {"/spawn", r_spawn},
+    {"/greet/", r_greet}, {"/spawn", r_spawn},     {"/module/", r_module},
+    {"/dlsym/", r_dlsym},
 };
 
 static int respond(int fd, int status, const char *body, int keep) {
@@ -248,7 +276,7 @@ static void serve_forever(int lfd, int threads, int block_hup) {
 int main(int argc, char **argv) {
   int port = 0, threads = 8, workers = 0, opt, daemon = 0, no_handler = 0, block_hup = 0;
   const char *portfile = NULL, *pidfile = NULL;
-  while ((opt = getopt(argc, argv, "p:t:c:P:i:dw:nb")) != -1) {
+  while ((opt = getopt(argc, argv, "p:t:c:P:i:dw:nbm:")) != -1) {
     if (opt == 'p') port = atoi(optarg);
     else if (opt == 't') threads = atoi(optarg);
     else if (opt == 'c') snprintf(config_path, sizeof(config_path), "%s", optarg);
@@ -258,9 +286,10 @@ int main(int argc, char **argv) {
     else if (opt == 'w') workers = atoi(optarg);
     else if (opt == 'n') no_handler = 1;
     else if (opt == 'b') block_hup = 1;
+    else if (opt == 'm') snprintf(module_path, sizeof(module_path), "%s", optarg);
     else {
       fprintf(stderr, "usage: %s [-p PORT] [-t THREADS] [-c CONFIG] [-P PORTFILE] "
-                      "[-i PIDFILE] [-d] [-w WORKERS] [-n] [-b]\n", argv[0]);
+                      "[-i PIDFILE] [-d] [-w WORKERS] [-n] [-b] [-m MODULE]\n", argv[0]);
       return 2;
     }
   }

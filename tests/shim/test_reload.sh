@@ -5,7 +5,7 @@
 . "$(dirname "$0")/shim_lib.sh"
 
 install_handler 1
-start_server -c "$T_TMP/server.conf" || { t_fail "server starts under the shim"; t_done; }
+start_server -c "$T_TMP/server.conf" -m "$LEG/libmodule.so" || { t_fail "server starts under the shim"; t_done; }
 t_ok "server starts under the shim"
 t_check "v1 serves /hello" [ "$(get /hello/ann)" = "hello, ann (v1)" ]
 t_check "log says the linked copy was adopted as generation 0" wait_for 2 grep -qE "reload 1 ok in .*: libhandler.so [0-9a-f]{7} adopted \(7 symbols\)" "$LOG"
@@ -20,6 +20,8 @@ t_check "/greet (pointer table) reaches v2" [ "$(get /greet/bo)" = "hi there, bo
 t_check "/stats (struct through hidden pointer) reaches v2" reply_starts /stats "v2 requests="
 t_check "/div (struct in registers) still right" [ "$(get /div/17/5)" = "3 r 2 (v2)" ]
 t_check "/avg (doubles) still right" [ "$(get /avg/1/2/4)" = "2.333 (v2)" ]
+t_check "a module dlopen()ed after the reload calls v2" reply_is /module/mo "hi there, mo! (v2)"
+t_check "dlsym(RTLD_DEFAULT) of a plugin function follows reloads" reply_is /dlsym/di "hi there, di! (v2)"
 t_check "the server's own SIGHUP handler ran" [ "$(get /hups)" = "1" ]
 t_check "log line for the reload" log_has "reload 2 ok in"
 
@@ -59,6 +61,19 @@ t_check "status counts failures" \
 install_handler 1
 kill -HUP "$SPID"
 t_check "back to v1 after a good build" wait_for 5 serves v1
+t_check "the dlopen()ed module follows too" reply_is /module/mo "hello, mo (v1)"
+t_check "the dlsym()ed pointer follows too" reply_is /dlsym/di "hello, di (v1)"
+
+# Signals that arrive during a reload coalesce: 30 signals at once give far fewer reloads,
+# at least one of which starts after the last signal (the last build is what serves).
+n0=$(grep -c 'reload [0-9]* ' "$LOG")
+install_handler 2
+for _ in $(seq 30); do kill -HUP "$SPID"; done
+t_check "a burst of 30 signals ends on the new build" wait_for 5 serves v2
+sleep 0.5
+n1=$(grep -c 'reload [0-9]* ' "$LOG")
+t_check "a burst of 30 signals coalesces (gave $((n1 - n0)) reloads)" [ $((n1 - n0)) -ge 1 -a $((n1 - n0)) -lt 30 ]
+t_check "the server's own handler still saw signals of the burst" [ "$(get /hups)" -gt 2 ]
 
 t_expect_rc "hotswap reload of a process not under the shim exits 2" 2 "$HS" reload $$
 t_expect_rc "hotswap reload without a pid exits 2" 2 "$HS" reload
