@@ -80,6 +80,19 @@ t_expect_rc "hotswap reload without a pid exits 2" 2 "$HS" reload
 t_expect_rc "hotswap reload with a bad flag exits 2" 2 "$HS" reload --bogus "$SPID"
 t_expect_rc "hotswap reload --help exits 0" 0 "$HS" reload --help
 
+t_check "control socket has mode 0600" [ "$(stat -c %a "$T_TMP/ctl.sock")" = 600 ]
+if command -v setpriv >/dev/null && id nobody >/dev/null 2>&1 && [ -x /usr/bin/python3 ] && [ "$(id -u)" = 0 ]; then
+  # Open the file mode so that only SO_PEERCRED stands between another user and the socket.
+  chmod 711 "$T_TMP"; chmod 666 "$T_TMP/ctl.sock"
+  reply=$(setpriv --reuid=nobody --regid=nogroup --clear-groups /usr/bin/python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(b"reload\n")
+print(s.recv(4096).decode().strip())' "$T_TMP/ctl.sock" 2>&1)
+  chmod 600 "$T_TMP/ctl.sock"; chmod 700 "$T_TMP"
+  t_check "another user is refused by the peer check" \
+    [ "$reply" = '{"error":"permission denied: not the daemon'"'"'s user"}' ]
+fi
+
 exports=$(nm -D --defined-only "$SHIM" | awk '{print $3}' | sort | tr '\n' ' ')
 t_check "the shim exports only its allowlist" \
   [ "$exports" = "dlopen dlsym hotswap_err_name hotswap_fn hotswap_strerror sigaction signal " ]
