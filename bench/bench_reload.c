@@ -2,8 +2,11 @@
  * that the new generation is committed, for N reloads alternating two builds of a
  * 10-symbol plugin (installed by rename before each request, as an operator would).
  *
- *   bench_reload SOCKET INSTALLED_PATH BUILD_A BUILD_B N
+ *   bench_reload SOCKET INSTALLED_PATH BUILD_A BUILD_B N [INTERVAL_MS]
  * Prints "@reload_ms_p50 X" and "@reload_ms_p99 Y". Exit 1 when any reload fails.
+ * With INTERVAL_MS, it is the reload driver of the load benchmark instead: N reloads, one
+ * every INTERVAL_MS, and only a count is printed (no process is spawned per reload, so the
+ * driver itself costs the machine next to nothing).
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -57,11 +60,13 @@ static int cmp(const void *a, const void *b) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 6) {
-    fprintf(stderr, "usage: bench_reload SOCKET INSTALLED_PATH BUILD_A BUILD_B N\n");
+  if (argc != 6 && argc != 7) {
+    fprintf(stderr, "usage: bench_reload SOCKET INSTALLED_PATH BUILD_A BUILD_B N "
+                    "[INTERVAL_MS]\n");
     return 2;
   }
   int n = atoi(argv[5]);
+  double interval = argc == 7 ? atof(argv[6]) : 0;
   double *ms = calloc((size_t)n, sizeof(*ms));
   char reply[4096];
   for (int i = 0; i < n; i++) {
@@ -75,6 +80,12 @@ int main(int argc, char **argv) {
       return 1;
     }
     ms[i] = now_ms() - t0;
+    if (interval > 0 && ms[i] < interval)
+      usleep((useconds_t)((interval - ms[i]) * 1000));
+  }
+  if (interval > 0) {
+    printf("%d reloads, one every %.0f ms\n", n, interval);
+    return 0;
   }
   qsort(ms, (size_t)n, sizeof(*ms), cmp);
   printf("%d reloads of a 10-symbol plugin, request to committed reply\n", n);
