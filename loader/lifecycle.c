@@ -651,6 +651,8 @@ static void publish(struct txn *t, struct ldr_gen_refs *refs) {
       it->newpath = NULL;
     }
     it->nv->plugin = p;
+    if (p->current != NULL)
+      p->current->replaced_ns = ldr_now_ns(); /* starts its grace period (retire.c) */
     it->nv->older = p->current;
     p->current = it->nv;
     it->nv = NULL;
@@ -737,6 +739,10 @@ static int run_steps(struct txn *t, const char *const *paths, size_t n) {
   collect_load(t);
   if (t->n_load == 0)
     return 0;
+  char why[LDR_ERR_MAX];
+  rc = ldr_retire_check_cap(why);
+  if (rc != 0)
+    return fail(t, &t->items[t->load[0]], "retire", rc, "%s", why);
   rc = validate_all(t);
   if (rc == 0)
     rc = open_all(t);
@@ -753,7 +759,7 @@ static int run_steps(struct txn *t, const char *const *paths, size_t n) {
   return rc;
 }
 
-static uint64_t now_ns(void) {
+uint64_t ldr_now_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
@@ -846,6 +852,19 @@ static void token_give(struct txn *t, int rc) {
   pthread_mutex_unlock(&reg_lock);
 }
 
+int ldr_token_acquire(void) { return token_take(); }
+
+void ldr_token_release(void) {
+  pthread_mutex_lock(&reg_lock);
+  reload_busy = false;
+  pthread_cond_broadcast(&reload_done);
+  pthread_mutex_unlock(&reg_lock);
+}
+
+void ldr_reg_lock(void) { pthread_mutex_lock(&reg_lock); }
+
+void ldr_reg_unlock(void) { pthread_mutex_unlock(&reg_lock); }
+
 /* The transaction proper, run by the token holder: allocate, run the steps, report. */
 static int reload_txn(struct txn *t, const char *const *paths, size_t n) {
   size_t cap = n + ldr_registry_count() + 1;
@@ -864,21 +883,21 @@ int ldr_reload(const char *const *paths, size_t n, const struct ldr_reload_opts 
                struct ldr_report *rep) {
   static const struct ldr_reload_opts no_opts;
   struct txn t = {.opts = opts != NULL ? opts : &no_opts};
-  uint64_t start = now_ns();
+  uint64_t start = ldr_now_ns();
   int rc = token_take();
   if (rc != 0) { /* not a reload: neither counted nor recorded as the last result */
     snprintf(t.err, sizeof(t.err), NESTED_RELOAD_REASON);
     if (rep != NULL) {
       fill_report(&t, rc, rep);
-      rep->elapsed_ns = now_ns() - start;
+      rep->elapsed_ns = ldr_now_ns() - start;
     }
     return rc;
   }
-  start = now_ns(); /* time the transaction, not the wait for the token */
+  start = ldr_now_ns(); /* time the transaction, not the wait for the token */
   rc = reload_txn(&t, paths, n);
   if (rep != NULL) {
     fill_report(&t, rc, rep);
-    rep->elapsed_ns = now_ns() - start;
+    rep->elapsed_ns = ldr_now_ns() - start;
   }
   token_give(&t, rc);
   txn_free(&t);

@@ -66,7 +66,8 @@ typedef int (*ldr_on_load_fn)(void *);
 typedef int (*ldr_on_init_fn)(struct hotswap_vault *);
 typedef void (*ldr_on_free_fn)(void);
 
-/* One loaded build of one plugin. Old versions stay loaded (retirement comes later). */
+/* One loaded build of one plugin. Replaced versions stay on the `older` chain until retire.c
+ * unloads them. */
 struct ldr_version {
   struct ldr_plugin *plugin; /* NULL until committed (a new plugin has no record yet) */
   struct ldr_snapshot snap;
@@ -91,6 +92,11 @@ struct ldr_version {
   size_t self_bound; /* GOT entries bound to itself after dlopen */
   bool adopted;      /* the object ld.so loaded (dlopen RTLD_NOLOAD): never unmapped by us */
   struct ldr_version *older; /* previous version of the same plugin */
+  /* Retirement (retire.c), written under the registry mutex by the reload token holder. */
+  uint64_t replaced_ns; /* CLOCK_MONOTONIC when a commit replaced it; 0 while current */
+  uint64_t held_ns;     /* when a stack check past the grace period first found it in use */
+  bool pinned;          /* never unloaded (reported once) */
+  char why[128];        /* who holds it, or why it is pinned */
 };
 
 struct ldr_plugin {
@@ -125,6 +131,29 @@ int ldr_version_reserve_gen(struct ldr_version *v);
 void ldr_version_free(struct ldr_version *v);
 /* Status of every plugin, sorted by name (the caller frees *out). Returns 0 or -ENOMEM. */
 int ldr_registry_status(struct ldr_plugin_status **out, size_t *n);
+
+/* ---- lifecycle.c: the lock and the token shared with retire.c ---------------------------- */
+
+/* The registry mutex (see loader.h's locking contract). */
+void ldr_reg_lock(void);
+void ldr_reg_unlock(void);
+/* Take the reload token (waits for a running reload). Returns 0, or -EDEADLK when this
+ * thread holds it already (called from inside a plugin hook). */
+int ldr_token_acquire(void);
+/* Give it back without recording a reload. */
+void ldr_token_release(void);
+/* CLOCK_MONOTONIC in ns. */
+uint64_t ldr_now_ns(void);
+
+/* ---- retire.c -------------------------------------------------------------------------- */
+
+/* Refuse to load more when max_versions replaced versions are in use. Called by the token
+ * holder before a transaction loads anything. Returns 0, or HOTSWAP_EBUSY with "8 old
+ * versions are still in use (oldest: handler 4a70396 held by thread 1234 for 12 s);
+ * refusing to load more" in err (LDR_ERR_MAX). */
+int ldr_retire_check_cap(char *err);
+/* Status of the replaced versions of p into st->old / st->n_old. Under the registry mutex. */
+void ldr_retire_status(const struct ldr_plugin *p, struct ldr_plugin_status *st);
 
 /* ---- deps.c ---------------------------------------------------------------------------- */
 

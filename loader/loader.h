@@ -65,9 +65,8 @@
  *     reload is in progress (ldr_status.reloading). A hook may call it.
  *   - The trampolines take no lock at all.
  * A hook that starts a thread which calls ldr_reload and then waits for that thread still
- * deadlocks (the loader cannot see that); do not do that. Old versions stay loaded
- * (retirement is a later step); what it needs is recorded per version (text ranges,
- * referencing generations, on_free).
+ * deadlocks (the loader cannot see that); do not do that. Old versions are unloaded by
+ * ldr_retire_run (see "Retirement" below) when the shim configured it.
  */
 #ifndef HOTSWAP_LOADER_LOADER_H
 #define HOTSWAP_LOADER_LOADER_H
@@ -86,6 +85,8 @@
 #define LDR_VERSION_MAX 32
 /* Room for a plugin name. */
 #define LDR_NAME_MAX 128
+/* Replaced versions listed per plugin by ldr_status_get. */
+#define LDR_OLD_MAX 16
 
 struct ldr_reload_opts {
   void *data;                  /* passed to hotswap_on_load */
@@ -185,9 +186,19 @@ struct ldr_plugin_status {
   bool reloadable;               /* last answer of hotswap_reloadable (true when absent) */
   size_t routed;                 /* symbols the current version serves */
   unsigned loads;                /* versions committed for this plugin (first load included) */
-  size_t versions_loaded;        /* versions still mapped (old ones are kept for now) */
+  size_t versions_loaded;        /* versions still loaded (current, waiting and pinned) */
   enum ldr_action last_action;   /* in the last reload that considered it */
   bool adopted;                  /* the current version is the object ld.so loaded */
+  /* Replaced versions still loaded (the first LDR_OLD_MAX of n_old, newest first). */
+  struct ldr_old_status {
+    char version[LDR_VERSION_MAX];
+    bool pinned;            /* never unloaded: why says why */
+    bool held;              /* past its grace period and found in use: why says by what */
+    uint64_t unused_ms;     /* since it was replaced */
+    uint64_t held_ms;       /* since it was first found in use (held only) */
+    char why[128];          /* "thread 1234", "thread 1234 did not answer", "DF_1_NODELETE" */
+  } old[LDR_OLD_MAX];
+  size_t n_old;
 };
 
 struct ldr_status {
@@ -216,6 +227,58 @@ void ldr_status_free(struct ldr_status *st);
 struct ldr_text_range {
   uintptr_t start, end; /* [start, end) of one executable PT_LOAD segment */
 };
+
+/* ---------------------------------------------------------------------------------------
+ * Retirement (loader/retire.c). After a commit, a version that the current generation no
+ * longer routes to "waits to retire". It is retired once the grace period has passed since
+ * it was replaced AND opts.busy says that no thread has a program counter or return address
+ * in its text: hotswap_on_free, then dlclose, then its snapshot (memfd) is released, all
+ * with no loader lock held (the reload token is held, so a hook that calls ldr_reload gets
+ * -EDEADLK). Exceptions:
+ *   - adopted (generation 0 of a retrofitted library, ld.so loaded it for the program): never
+ *     dlclosed and no hotswap_on_free (the program may still hold pointers into it); it is
+ *     simply marked retired (its record and snapshot are freed, the object stays mapped).
+ *   - pinned: elf_info.nodelete (DF_1_NODELETE) or has_unique (STB_GNU_UNIQUE) versions are
+ *     not unloaded at all (no on_free, no dlclose); a version still mapped after dlclose
+ *     (dl_iterate_phdr) is pinned too. Either is reported once (opts.note) and in status,
+ *     never retried.
+ * The loader knows nothing about signals or threads: opts.busy answers for it.
+ * Until ldr_retire_configure is called with enabled = true, nothing is retired (every old
+ * version stays loaded, as before retirement existed).
+ */
+
+/* Does any thread of the process run, or hold a return address into, [r[i].start, r[i].end)
+ * for some i < n? Returns 0 (no thread does), 1 (one does: `why`, LDR_ERR_MAX bytes, says
+ * which, e.g. "thread 1234"), or a negative code when it cannot tell (e.g. "thread 1234 did
+ * not answer"): the version then keeps waiting. Called by the retiring thread with no loader
+ * lock held. */
+typedef int (*ldr_busy_fn)(const struct ldr_text_range *r, size_t n, char *why);
+/* One line for the operator's log (retired, pinned, waiting). Called with no lock held. */
+typedef void (*ldr_note_fn)(const char *line);
+
+struct ldr_retire_opts {
+  bool enabled;          /* false: never retire (old versions stay loaded) */
+  unsigned grace_ms;     /* time a replaced version stays loaded whatever its stacks say */
+  unsigned max_versions; /* most replaced versions found in use (past their grace period)
+                          * before ldr_reload refuses to load more; 0: no limit */
+  ldr_busy_fn busy;      /* NULL: every stack check answers "cannot tell" */
+  ldr_note_fn note;      /* may be NULL */
+};
+
+/* Set the retirement policy (copied). Thread-safe. */
+void ldr_retire_configure(const struct ldr_retire_opts *opts);
+
+struct ldr_retire_result {
+  size_t retired;  /* versions retired by this call */
+  size_t waiting;  /* versions still waiting (grace period or in use) */
+  size_t pinned;   /* versions that will never be unloaded */
+  long next_ms;    /* when to call again (ms, >= 1), -1 when nothing waits */
+};
+
+/* Retire every waiting version that can go now (see above). Waits for a running reload
+ * (the reload token); returns 0, or -EDEADLK from inside a plugin hook (nothing done).
+ * res may be NULL. Thread-safe; runs hotswap_on_free and dlclose with no loader lock held. */
+int ldr_retire_run(struct ldr_retire_result *res);
 
 /* ---------------------------------------------------------------------------------------
  * GOT walker (loader/got.c). General: works on any loaded object, so the shim reuses it to

@@ -103,6 +103,7 @@ int ldr_registry_status(struct ldr_plugin_status **out, size_t *n) {
     st[i].versions_loaded = p->n_versions;
     st[i].last_action = p->last_action;
     st[i].adopted = p->current->adopted;
+    ldr_retire_status(p, &st[i]);
   }
   *out = st;
   *n = n_plugins;

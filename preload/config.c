@@ -36,6 +36,38 @@ char *pre_control_path_for(pid_t pid, bool forked) {
   return strdup(buf);
 }
 
+/* A whole number variable in [0, max]: 0 when unset (value left as it is), -EINVAL with
+ * "HOTSWAP_GRACE_MS='abc' is not a whole number from 0 to 3600000" otherwise. */
+static int env_uint(const char *name, unsigned max, unsigned *out, char *err, size_t n) {
+  const char *v = getenv(name);
+  if (v == NULL || *v == '\0')
+    return 0;
+  char *end;
+  errno = 0;
+  unsigned long x = strtoul(v, &end, 10);
+  if (*v == '-' || *end != '\0' || errno != 0 || x > max) {
+    snprintf(err, n, "%s='%s' is not a whole number from 0 to %u", name, v, max);
+    return -EINVAL;
+  }
+  *out = (unsigned)x;
+  return 0;
+}
+
+/* Retirement knobs: HOTSWAP_GRACE_MS (1000), HOTSWAP_MAX_VERSIONS (8; 0 = no cap) and
+ * HOTSWAP_RETIRE (1; 0 keeps every old version loaded, as a measurement baseline). */
+static int retire_config(struct pre_config *cfg, char *err, size_t n) {
+  unsigned on = 1;
+  cfg->grace_ms = 1000;
+  cfg->max_versions = 8;
+  int rc = env_uint("HOTSWAP_GRACE_MS", 3600000, &cfg->grace_ms, err, n);
+  if (rc == 0)
+    rc = env_uint("HOTSWAP_MAX_VERSIONS", 1000000, &cfg->max_versions, err, n);
+  if (rc == 0)
+    rc = env_uint("HOTSWAP_RETIRE", 1, &on, err, n);
+  cfg->retire = on == 1;
+  return rc;
+}
+
 int pre_config_load(struct pre_config *cfg, char *err, size_t n) {
   memset(cfg, 0, sizeof(*cfg));
   cfg->signo = SIGHUP;
@@ -60,7 +92,7 @@ int pre_config_load(struct pre_config *cfg, char *err, size_t n) {
   }
   if (cfg->control_path == NULL)
     return -ENOMEM;
-  return 0;
+  return retire_config(cfg, err, n);
 }
 
 void pre_config_free(struct pre_config *cfg) {

@@ -78,7 +78,10 @@ static void serve_one(int fd) {
   }
   struct pollfd p = {.fd = fd, .events = POLLIN};
   while (got < sizeof(req) - 1 && memchr(req, '\n', got) == NULL) {
-    if (poll(&p, 1, 2000) <= 0)
+    int ready = poll(&p, 1, 2000);
+    if (ready < 0 && errno == EINTR)
+      continue; /* e.g. retirement's stack check signal */
+    if (ready <= 0)
       return; /* a client that says nothing for 2 s is dropped */
     ssize_t r = recv(fd, req + got, sizeof(req) - 1 - got, 0);
     if (r <= 0)

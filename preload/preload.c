@@ -29,6 +29,8 @@ int pre_thread_start(pthread_t *t, void *(*fn)(void *), void *arg) {
   sigfillset(&all);
   if (config.signo > 0)
     sigdelset(&all, config.signo); /* the reload signal always has a thread to land on */
+  if (pre_stacks_signo() > 0)
+    sigdelset(&all, pre_stacks_signo()); /* retirement asks every thread for its stack */
   pthread_attr_init(&attr);
   pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
   pthread_sigmask(SIG_SETMASK, &all, &old);

@@ -52,6 +52,9 @@ struct pre_config {
   bool sd_notify;     /* HOTSWAP_SD_NOTIFY=1 and NOTIFY_SOCKET set */
   char *notify_socket;
   bool insecure_ok;   /* HOTSWAP_INSECURE=1 */
+  unsigned grace_ms;     /* HOTSWAP_GRACE_MS, default 1000 */
+  unsigned max_versions; /* HOTSWAP_MAX_VERSIONS, default 8, 0: no cap */
+  bool retire;           /* HOTSWAP_RETIRE, default 1; 0: old versions stay loaded */
 };
 
 /* Read the HOTSWAP_* variables. Returns 0; -ENOENT when HOTSWAP_PLUGINS is unset or empty
@@ -134,6 +137,22 @@ unsigned pre_outcome_count(void);
 char *pre_status_json(const struct pre_outcome *last);
 /* One line of JSON for a reload outcome, malloc'd. */
 char *pre_outcome_json(const struct pre_outcome *o);
+
+/* ---- stacks.c ---------------------------------------------------------------------- */
+
+/* Pick the real-time signal the stack check uses (the highest one from SIGRTMAX-1 down
+ * whose disposition is still SIG_DFL), install its handler and open libunwind (dlopen'ed
+ * RTLD_LOCAL: its _Unwind_* symbols must not interpose the daemon's C++ runtime). Returns 0
+ * or -errno with a reason in err. Call once, before any thread the shim starts. */
+int pre_stacks_init(char *err, size_t n);
+/* The signal pre_stacks_init chose, 0 before. Threads of the shim leave it unblocked. */
+int pre_stacks_signo(void);
+/* ldr_busy_fn: signal every other thread of the process (tgkill over /proc/self/task);
+ * each unwinds its own stack with libunwind in the handler and says whether a frame's IP
+ * lies in r[0..n). Waits up to 100 ms for every answer. Returns 0 (no thread), 1 ("thread
+ * TID" in why), or -ETIMEDOUT ("thread TID did not answer (it may block signal N)") /
+ * -errno. Not reentrant: one caller at a time (the reloader thread). */
+int pre_stacks_busy(const struct ldr_text_range *r, size_t n, char *why);
 
 /* ---- retrofit.c, dl.c -------------------------------------------------------------- */
 

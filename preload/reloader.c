@@ -77,12 +77,26 @@ void pre_last_outcome(struct pre_outcome *out) {
   pthread_mutex_unlock(&state_lock);
 }
 
+/* Retire what can go now; returns when to try again (ms, -1: nothing waits). */
+static long retire_now(void) {
+  struct ldr_retire_result r;
+  if (!config->retire || ldr_retire_run(&r) != 0)
+    return -1;
+  return r.next_ms;
+}
+
 static void *reloader_main(void *arg) {
   (void)arg;
+  long next_ms = retire_now(); /* e.g. after fork: what the parent left waiting */
   for (;;) {
     struct pollfd p = {.fd = wake_fd, .events = POLLIN};
     uint64_t count;
-    if (poll(&p, 1, -1) < 0 || read(wake_fd, &count, sizeof(count)) != sizeof(count))
+    int ready = poll(&p, 1, next_ms < 0 ? -1 : (int)next_ms);
+    if (ready == 0) { /* a grace period ended: retire while no reload is asked for */
+      next_ms = retire_now();
+      continue;
+    }
+    if (ready < 0 || read(wake_fd, &count, sizeof(count)) != sizeof(count))
       continue; /* EINTR, or another reader won: wait again */
     pthread_mutex_lock(&state_lock);
     uint64_t covers = requested; /* every request made so far is served by this run */
@@ -95,13 +109,30 @@ static void *reloader_main(void *arg) {
     completed = covers;
     pthread_cond_broadcast(&state_cond);
     pthread_mutex_unlock(&state_lock);
+    next_ms = retire_now(); /* after the answer: a stack check may take up to 100 ms */
   }
   return NULL;
+}
+
+static void retire_note(const char *line) { pre_log("%s", line); }
+
+/* Retirement policy from the configuration; the stack check needs its signal first. */
+static void retire_setup(const struct pre_config *cfg) {
+  char err[LDR_ERR_MAX];
+  struct ldr_retire_opts o = {.enabled = cfg->retire,
+                              .grace_ms = cfg->grace_ms,
+                              .max_versions = cfg->max_versions,
+                              .busy = pre_stacks_busy,
+                              .note = retire_note};
+  if (cfg->retire && pre_stacks_init(err, sizeof(err)) != 0)
+    pre_log("%s; old plugin versions will stay loaded", err);
+  ldr_retire_configure(&o);
 }
 
 void pre_reloader_init(const struct pre_config *cfg, int fd) {
   config = cfg;
   wake_fd = fd;
+  retire_setup(cfg);
 }
 
 int pre_reloader_start(void) {

@@ -47,6 +47,7 @@ stop_server
 
 # nohup (SIGHUP ignored from the start) and no handler of the server's own.
 install_handler 1
+rm -f "$T_TMP/port" # the last server's port file would otherwise be read at once
 (trap '' HUP; exec env HOTSWAP_PLUGINS="$APP/libhandler.so" HOTSWAP_LOG="$LOG" \
   HOTSWAP_CONTROL="$T_TMP/ctl.sock" LD_LIBRARY_PATH="$APP" LD_PRELOAD="$SHIM" \
   "$LEG/server" -n -P "$T_TMP/port" >>"$T_TMP/server.out" 2>&1) &
