@@ -178,7 +178,17 @@ static int cmp_type_name(const void *key, const void *elem) {
   return strcmp(key, ((const struct elf_live_type *)elem)->name);
 }
 
-/* A live type in both builds must keep its fingerprint (upgrades are not supported yet). */
+/* Does the build define the live upgrade function "<type>_upgrade" (hotswap.h)? */
+static bool has_upgrade(const struct elf_info *info, const char *type) {
+  char name[512];
+  if ((size_t)snprintf(name, sizeof(name), "%s_upgrade", type) >= sizeof(name))
+    return false;
+  const struct elf_sym *s = elf_find_export(info, name);
+  return s != NULL && is_func(s->type);
+}
+
+/* A live type in both builds must keep its fingerprint, unless the new build declares an
+ * upgrade for it (hotswap_live_data_restore calls it). */
 static void check_live_types(struct checker *k, const struct elf_info *old,
                              const struct elf_info *new_) {
   for (size_t i = 0; i < old->n_live_types; i++) {
@@ -187,7 +197,7 @@ static void check_live_types(struct checker *k, const struct elf_info *old,
         new_->n_live_types == 0 ? NULL
                                 : bsearch(o->name, new_->live_types, new_->n_live_types,
                                           sizeof(*n), cmp_type_name);
-    if (n != NULL && n->fingerprint != o->fingerprint)
+    if (n != NULL && n->fingerprint != o->fingerprint && !has_upgrade(new_, n->name))
       add(k, ELF_R_LIVE_TYPE, o->name, (unsigned)o->size, (unsigned)n->size, o->fields,
           n->fields);
   }

@@ -47,7 +47,8 @@ extern "C" {
   XX(EUNDEF, -4019, "plugin needs a symbol that the process does not define")          \
   XX(EDEPEND, -4020, "a plugin's dependency changed but the plugin could not follow")  \
   XX(EBUSY, -4021, "too many old versions are still in use")                           \
-  XX(ENOTFOUND, -4022, "no such symbol")
+  XX(ENOTFOUND, -4022, "no such symbol")                                               \
+  XX(ENOKEY, -4023, "no such key in the vault")
 
 enum hotswap_errno {
 #define HOTSWAP_ERRNO_ENUM_(name, value, msg) HOTSWAP_##name = (value),
@@ -233,6 +234,154 @@ struct hotswap_live_table {
  * version, across every reload. NULL when no loaded plugin exports `name`. The address stays
  * valid for the life of the process. Thread-safe; not async-signal-safe. */
 void *hotswap_fn(const char *name);
+
+/* -- Invoke (the Go seed's Plugin.InvokeFunc / InvokeEach) --------------------------------
+ * Each call reaches the CURRENT version's hotswap_invoke_func, looked up in the registry
+ * under the loader's short registry mutex, which is released before the plugin runs. The
+ * meaning of `fn`, `arg` and `*ret` is up to the plugin. */
+
+/* Call plugin `plugin`'s hotswap_invoke_func(fn, arg, ret). ret may be NULL (the plugin then
+ * gets a pointer to a scratch slot). Returns what the plugin returned, or HOTSWAP_ENOPLUGIN
+ * (no loaded plugin has that name), HOTSWAP_ENOTFOUND (it defines no hotswap_invoke_func),
+ * -EINVAL (plugin or fn NULL). Thread-safe; may be called from plugin code (also from a hook
+ * during a reload: it then reaches the version committed before that reload). */
+int hotswap_invoke(const char *plugin, const char *fn, void *arg, void **ret);
+
+#define HOTSWAP_INVOKE_ERRORS_MAX 16
+
+/* What hotswap_invoke_each found, filled by the call (caller-owned, e.g. on the stack). */
+struct hotswap_invoke_errors {
+  unsigned called; /* plugins whose hotswap_invoke_func ran */
+  unsigned failed; /* of which returned non-zero */
+  unsigned n;      /* entries in error[]: the first HOTSWAP_INVOKE_ERRORS_MAX failures */
+  struct {
+    char plugin[128];
+    int rc; /* what its hotswap_invoke_func returned */
+  } error[HOTSWAP_INVOKE_ERRORS_MAX];
+  /* "beta: 'greet' returned -22; gamma: 'greet' returned 5" in call order, truncated to fit;
+   * "" when nothing failed. */
+  char message[512];
+};
+
+/* Call hotswap_invoke_func(fn, arg, &ret) of every loaded plugin that defines it, in
+ * dependency order (a plugin after the plugins it imports; independent ones by name); the
+ * backward variant in the reverse order. A failing plugin does not stop the rest; every
+ * result goes into *errors (may be NULL); ret values are discarded (as in the Go seed).
+ * Returns 0 when every call returned 0 (also when none was made), HOTSWAP_EHOOK when one
+ * or more failed, -ENOMEM. Thread-safe (same rules as hotswap_invoke). */
+int hotswap_invoke_each(const char *fn, void *arg, struct hotswap_invoke_errors *errors);
+int hotswap_invoke_each_backward(const char *fn, void *arg,
+                                 struct hotswap_invoke_errors *errors);
+
+/* -- The vault (the Go seed's Vault) -----------------------------------------------------
+ * A data bag, one per process: string key -> void * value with an optional destructor.
+ * Unlike the Go seed, what is put in the bag survives reloads until someone removes it.
+ * And an extension object: a host-defined struct, built by the host's constructor for each
+ * reload that loads new versions and passed to their hotswap_on_init in the vault, which
+ * the plugins fill (e.g. set function pointers) and the host reads with
+ * hotswap_vault_extension(). */
+typedef void (*hotswap_destroy_fn)(void *value);
+/* Builds the next extension. prev is the current one (NULL the first time): copy from it
+ * what plugins that are not reloaded this time set earlier (their on_init does not run). */
+typedef void *(*hotswap_extension_newer_fn)(const void *prev);
+
+#define HOTSWAP_VAULT_VERSION 1
+
+/* What hotswap_on_init receives. Plugins may keep the pointer; the bag functions are also
+ * reachable through it, so a plugin needs no link-time dependency on the shim. */
+struct hotswap_vault {
+  uint32_t version; /* HOTSWAP_VAULT_VERSION */
+  void *extension;  /* this reload's extension (NULL when the host registered no constructor) */
+  int (*put)(const char *key, void *value, hotswap_destroy_fn destroy);
+  void *(*get)(const char *key);
+  int (*remove)(const char *key);
+  void *(*live_fn)(const char *name);
+};
+
+/* Put value under key (copied), replacing and destroying (destroy(old)) an earlier value.
+ * destroy may be NULL; it runs outside any hotswap lock, on remove or replace only (never at
+ * a reload), so it must stay callable: use host or libc code (e.g. free), not a function of
+ * a plugin version that may later be unloaded. Returns 0, -EINVAL (key NULL or empty),
+ * -ENOMEM. Thread-safe. */
+int hotswap_vault_put(const char *key, void *value, hotswap_destroy_fn destroy);
+/* The value under key, NULL when absent. Thread-safe; the value's lifetime is the business
+ * of whoever removes it. */
+void *hotswap_vault_get(const char *key);
+/* Remove key and destroy its value. Returns 0, HOTSWAP_ENOKEY, -EINVAL. Thread-safe. */
+int hotswap_vault_remove(const char *key);
+
+/* Register the extension constructor (the Go seed's WithExtensionNewer) and its destructor
+ * (may be NULL). Under the shim the first load happens before main(), so when plugins are
+ * already loaded this builds an extension at once and calls hotswap_on_init(vault) of every
+ * current version again, in dependency order (on_init must tolerate a second call). Later
+ * reloads build one extension each, with newer(current); it becomes current when that
+ * reload commits, and is destroyed when the reload fails or loads nothing. Extensions that
+ * were current are kept (plugin code they point to is never unmapped before them).
+ * Returns 0, -EINVAL (newer NULL), -ENOMEM, -EDEADLK (called from a hook), HOTSWAP_EHOOK (an
+ * on_init returned non-zero: the reason, naming the plugin, in err (errlen bytes, may be 0);
+ * the new extension is destroyed). Thread-safe; waits for a running reload. */
+int hotswap_vault_set_extension_newer(hotswap_extension_newer_fn newer,
+                                      hotswap_destroy_fn destroy, char *err, size_t errlen);
+/* The current extension, NULL before any. Thread-safe, lock-free (one acquire load). */
+void *hotswap_vault_extension(void);
+
+/* -- Live functions, types and data ------------------------------------------------------
+ * Read from the live tables (above) of the CURRENT versions, searched in plugin-name order;
+ * names are compared case-insensitively, like the build tool's live prefix. Thread-safe
+ * (registry mutex for the lookup only); not async-signal-safe. */
+
+/* The current version's live function `name` (cast it back to its real type), NULL when no
+ * loaded plugin has it. The address is that version's, not a trampoline: call it now, or
+ * keep the NAME and look it up again when the job runs, so that a job queued under v1 and
+ * run after a reload runs v2's code. */
+void *hotswap_live_fn(const char *name);
+
+/* A live type of the current versions. Constructor convention: a live function named
+ * "<type>_new" with signature `void *(void)` returning an object freeable with free(). */
+struct hotswap_live_type_info {
+  uint32_t size;
+  uint32_t align;
+  uint64_t fingerprint;  /* HOTSWAP_LAYOUT_HASH of the current version */
+  void *(*new_)(void);   /* "<type>_new", NULL when the plugin defines none */
+  char plugin[128];      /* the plugin that defines it */
+};
+/* Returns 0, HOTSWAP_ENOTFOUND (no current version has live type `name`), -EINVAL. */
+int hotswap_live_type(const char *name, struct hotswap_live_type_info *out);
+/* A new object of the current version's live type: "<type>_new"() when defined, else
+ * calloc(1, size). NULL when the type is unknown or out of memory. Free with free(). */
+void *hotswap_live_new(const char *type);
+
+/* A value tagged with its live type's name and layout (what a v1 job carries to v2). */
+#define HOTSWAP_LIVE_NAME_MAX 128
+struct hotswap_live_data {
+  char type[HOTSWAP_LIVE_NAME_MAX];
+  uint64_t fingerprint; /* layout of the version that wrapped it */
+  uint32_t size;
+  void *value;          /* the caller's object; hotswap never frees it */
+};
+/* Tag `value` with the current version's layout of live type `type`. Returns 0,
+ * HOTSWAP_ENOTFOUND, -ENAMETOOLONG, -EINVAL. */
+int hotswap_live_data_wrap(const char *type, void *value, struct hotswap_live_data *out);
+
+/* Upgrade convention: a live function named "<type>_upgrade" of type hotswap_live_upgrade_fn
+ * in the version whose layout differs builds a new object from an old one; returns 0 and
+ * the object (freeable with free()) in *out, or non-zero. It must not free `old`. The
+ * elf/ check accepts a changed live-type layout only in a build that defines it. */
+typedef int (*hotswap_live_upgrade_fn)(const void *old, uint64_t old_fingerprint,
+                                       uint32_t old_size, void **out);
+
+/* Restore d into the current version: *out = d->value when the layout is the same; else
+ * the current version's "<type>_upgrade" makes a new object (*out != d->value; d->value
+ * stays the caller's to free). Never drops the data: on error d is untouched. Returns 0,
+ * or with a reason in err (errlen bytes; may be NULL/0):
+ *   HOTSWAP_ENOTFOUND  "live type 'live_order' is not defined by any loaded plugin"
+ *   HOTSWAP_ELIVETYPE  "live data of type 'live_order' has layout 0x..., 8 bytes; plugin
+ *                      'jobs' (version 1a2b3c4) has layout 0x..., 16 bytes and no live
+ *                      function 'live_order_upgrade'"
+ *   HOTSWAP_EHOOK      "plugin 'jobs': live_order_upgrade returned -1"
+ *   -EINVAL. Thread-safe; the upgrade runs with no hotswap lock held. */
+int hotswap_live_data_restore(const struct hotswap_live_data *d, void **out, char *err,
+                              size_t errlen);
 
 #ifdef __cplusplus
 }

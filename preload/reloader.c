@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "loader/api.h"
 #include "loader/loader.h"
 #include "preload/preload.h"
 
@@ -48,11 +49,14 @@ void pre_reload_now(struct pre_outcome *out) {
   if (rc == 0) {
     /* A plugin the dynamic linker already loaded for the daemon (retrofit) is adopted as
      * it is: that copy is generation 0. */
-    struct ldr_reload_opts opts = {.adopt_loaded = true, .allow_insecure = config->insecure_ok};
+    struct hotswap_vault *vault = ldr_vault_stage(); /* NULL (no memory): none this time */
+    struct ldr_reload_opts opts = {.adopt_loaded = true, .allow_insecure = config->insecure_ok,
+                                   .vault = vault};
     if (config->insecure_ok)
       pre_log("WARNING: HOTSWAP_INSECURE=1: plugin files and folders that other users can "
               "write are loaded anyway");
     rc = ldr_reload((const char *const *)paths, n, &opts, &rep);
+    ldr_vault_finish(vault, rep.committed);
     pre_outcome_from_report(&rep, out);
     if (rep.committed)
       retrofit(&rep);

@@ -1,0 +1,52 @@
+/* api.h - the loader's side of the host and plugin API of hotswap.h (invoke, the vault,
+ * live functions/types/data), prefix ldr_. The shim (preload/api.c) exports these under
+ * their hotswap_* names; tests call them directly. Lookups read the registry's CURRENT
+ * versions under the registry mutex and release it before any plugin code runs.
+ */
+#ifndef HOTSWAP_LOADER_API_H
+#define HOTSWAP_LOADER_API_H
+
+#include <stddef.h>
+
+#include "hotswap.h"
+#include "loader/loader.h"
+
+/* ---- invoke (api.c); contracts as hotswap_invoke / hotswap_invoke_each in hotswap.h ---- */
+int ldr_invoke(const char *plugin, const char *fn, void *arg, void **ret);
+/* backward: false = dependency order, true = the reverse. */
+int ldr_invoke_each(const char *fn, void *arg, bool backward,
+                    struct hotswap_invoke_errors *errors);
+
+/* ---- live functions, types, data (api.c); as hotswap_live_* ---------------------------- */
+void *ldr_live_fn(const char *name);
+int ldr_live_type(const char *name, struct hotswap_live_type_info *out);
+void *ldr_live_new(const char *type);
+int ldr_live_data_wrap(const char *type, void *value, struct hotswap_live_data *out);
+int ldr_live_data_restore(const struct hotswap_live_data *d, void **out, char *err,
+                          size_t errlen);
+
+/* Call hotswap_on_init(vault) of every current version, in dependency order, holding the
+ * reload token (no reload runs meanwhile). Returns 0, -EDEADLK (called from a hook), -ENOMEM,
+ * or HOTSWAP_EHOOK with "<plugin>: on_init: hotswap_on_init returned N" in err (errlen).
+ * Stops at the first failure. */
+int ldr_rerun_on_init(struct hotswap_vault *vault, char *err, size_t errlen);
+
+/* ---- the vault (vault.c); as hotswap_vault_* -------------------------------------------- */
+int ldr_vault_put(const char *key, void *value, hotswap_destroy_fn destroy);
+void *ldr_vault_get(const char *key);
+int ldr_vault_remove(const char *key);
+int ldr_vault_set_extension_newer(hotswap_extension_newer_fn newer, hotswap_destroy_fn destroy,
+                                  char *err, size_t errlen);
+void *ldr_vault_extension(void);
+
+/* The vault for the next reload: a fresh struct hotswap_vault whose extension is
+ * newer(current extension) when a constructor is registered. Pass it as
+ * ldr_reload_opts.vault, then give it to ldr_vault_finish with the reload's report.
+ * Returns NULL when out of memory (reload without a vault then). Thread-safe. */
+struct hotswap_vault *ldr_vault_stage(void);
+/* After the reload: when it committed, the staged extension becomes current (unless the
+ * constructor was changed meanwhile); otherwise it is destroyed and the vault freed.
+ * v may be NULL. Thread-safe. */
+void ldr_vault_finish(struct hotswap_vault *v, bool committed);
+
+#endif /* HOTSWAP_LOADER_API_H */
