@@ -316,7 +316,8 @@ int hotswap_vault_remove(const char *key);
  * current version again, in dependency order (on_init must tolerate a second call). Later
  * reloads build one extension each, with newer(current); it becomes current when that
  * reload commits, and is destroyed when the reload fails or loads nothing. Extensions that
- * were current are kept (plugin code they point to is never unmapped before them).
+ * were current stay allocated (never destroyed), but function pointers in them point into
+ * versions that retirement may unload later: call hotswap_vault_extension() for each use.
  * Returns 0, -EINVAL (newer NULL), -ENOMEM, -EDEADLK (called from a hook), HOTSWAP_EHOOK (an
  * on_init returned non-zero: the reason, naming the plugin, in err (errlen bytes, may be 0);
  * the new extension is destroyed). Thread-safe; waits for a running reload. */
