@@ -89,14 +89,11 @@ static bool pin_if_undeletable(struct run *run, struct ldr_version *v) {
   return true;
 }
 
-/* Ask the shim whether a thread still runs v. Returns true when it may go. */
-static bool stacks_clear(struct run *run, struct ldr_version *v) {
-  char why[LDR_ERR_MAX] = "";
-  int b = run->o.busy != NULL ? run->o.busy(v->text, v->n_text, why) : -ENOSYS;
-  if (b == 0)
-    return true;
+/* Record that a stack check found v held (b > 0) or could not tell (b < 0); logged the
+ * first time. */
+static void mark_held(struct run *run, struct ldr_version *v, int b, char *why) {
   if (why[0] == '\0')
-    snprintf(why, sizeof(why), "%s", b > 0 ? "a thread" : "no stack check available");
+    snprintf(why, LDR_ERR_MAX, "%s", b > 0 ? "a thread" : "no stack check available");
   bool first = v->held_ns == 0;
   ldr_reg_lock();
   if (first)
@@ -106,7 +103,12 @@ static bool stacks_clear(struct run *run, struct ldr_version *v) {
   if (first)
     note(&run->o, "%s %s waits to retire: %s%s", v->plugin->name, v->version,
          b > 0 ? "in use by " : "", why);
-  return false;
+}
+
+/* Ask the shim about ranges r[0..n): 0 clear, 1 held, < 0 cannot tell (why says). */
+static int ask_busy(struct run *run, const struct ldr_text_range *r, size_t n, char *why) {
+  why[0] = '\0';
+  return run->o.busy != NULL ? run->o.busy(r, n, why) : -ENOSYS;
 }
 
 /* Unlink *link (== v) from its plugin's chain and free its record and snapshot. */
@@ -143,8 +145,15 @@ static bool unload(struct run *run, struct ldr_version **link, struct ldr_versio
   return true;
 }
 
-/* Consider one replaced version. Returns true when it left the chain (*link moved on). */
-static bool consider(struct run *run, struct ldr_version **link, struct ldr_version *v) {
+/* Most versions, and text ranges, one batched stack check covers. */
+#define BATCH_MAX 256
+#define BATCH_RANGES 256
+
+/* First look at one replaced version: pinned, adopted (retired at once after its grace
+ * period), still in its grace period, or a candidate for the stack check (returns true). */
+static bool first_look(struct run *run, struct ldr_version **link, struct ldr_version *v,
+                       bool *dropped) {
+  *dropped = false;
   if (v->pinned || (v->handle != NULL && !v->adopted && pin_if_undeletable(run, v))) {
     run->r->pinned++;
     return false;
@@ -161,19 +170,53 @@ static bool consider(struct run *run, struct ldr_version **link, struct ldr_vers
          v->plugin->name, v->version);
     drop(link, v);
     run->r->retired++;
-    return true;
-  }
-  if (!stacks_clear(run, v)) {
-    run->r->waiting++;
-    wake_in(run, run->o.grace_ms < RETRY_MAX_MS ? run->o.grace_ms : RETRY_MAX_MS);
+    *dropped = true;
     return false;
   }
-  if (!unload(run, link, v)) {
-    run->r->pinned++;
-    return false;
-  }
-  run->r->retired++;
   return true;
+}
+
+/* One stack check for every candidate at once (the common case: nothing holds any of them).
+ * Returns what ask_busy returns, or 2 when they do not fit in one check. */
+static int batch_check(struct run *run, struct ldr_version **c, size_t n, char *why) {
+  struct ldr_text_range r[BATCH_RANGES];
+  size_t nr = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (nr + c[i]->n_text > BATCH_RANGES)
+      return 2;
+    memcpy(&r[nr], c[i]->text, c[i]->n_text * sizeof(r[0]));
+    nr += c[i]->n_text;
+  }
+  return ask_busy(run, r, nr, why);
+}
+
+/* The link in p's chain that points at v (v is on it). */
+static struct ldr_version **link_of(struct ldr_plugin *p, struct ldr_version *v) {
+  struct ldr_version **link = &p->current->older;
+  while (*link != v)
+    link = &(*link)->older;
+  return link;
+}
+
+/* Stack-check the candidates together; when a thread holds one of them, each on its own.
+ * When the check cannot tell (a thread did not answer), all of them wait for the next run. */
+static void check_and_unload(struct run *run, struct ldr_version **c, size_t n) {
+  char why[LDR_ERR_MAX];
+  int all = n > 0 ? batch_check(run, c, n, why) : 0;
+  for (size_t i = 0; i < n; i++) {
+    struct ldr_version *v = c[i];
+    run->now = ldr_now_ns();
+    int b = all <= 0 ? all : n == 1 && all == 1 ? 1 : ask_busy(run, v->text, v->n_text, why);
+    if (b != 0) {
+      mark_held(run, v, b, why);
+      run->r->waiting++;
+      wake_in(run, run->o.grace_ms < RETRY_MAX_MS ? run->o.grace_ms : RETRY_MAX_MS);
+    } else if (unload(run, link_of(v->plugin, v), v)) {
+      run->r->retired++;
+    } else {
+      run->r->pinned++;
+    }
+  }
 }
 
 int ldr_retire_run(struct ldr_retire_result *res) {
@@ -185,16 +228,26 @@ int ldr_retire_run(struct ldr_retire_result *res) {
   if (rc != 0)
     return rc;
   run.o = get_policy();
+  struct ldr_version *cand[BATCH_MAX];
+  size_t n = 0;
   for (size_t i = 0; run.o.enabled && i < ldr_registry_count(); i++) {
-    struct ldr_plugin *p = ldr_registry_at(i);
-    struct ldr_version **link = &p->current->older;
+    struct ldr_version **link = &ldr_registry_at(i)->current->older;
     while (*link != NULL) {
       run.now = ldr_now_ns();
       struct ldr_version *v = *link;
-      if (!consider(&run, link, v))
+      bool dropped;
+      bool is_cand = first_look(&run, link, v, &dropped);
+      if (is_cand && n < BATCH_MAX) {
+        cand[n++] = v;
+      } else if (is_cand) { /* more than one batch: the next run takes the rest */
+        run.r->waiting++;
+        wake_in(&run, RETRY_MIN_MS);
+      }
+      if (!dropped)
         link = &v->older;
     }
   }
+  check_and_unload(&run, cand, n);
   ldr_token_release();
   return 0;
 }

@@ -149,7 +149,7 @@ int pre_stacks_init(char *err, size_t n);
 int pre_stacks_signo(void);
 /* ldr_busy_fn: signal every other thread of the process (tgkill over /proc/self/task);
  * each unwinds its own stack with libunwind in the handler and says whether a frame's IP
- * lies in r[0..n). Waits up to 100 ms for every answer. Returns 0 (no thread), 1 ("thread
+ * lies in r[0..n). Waits up to 250 ms for every answer. Returns 0 (no thread), 1 ("thread
  * TID" in why), or -ETIMEDOUT ("thread TID did not answer (it may block signal N)") /
  * -errno. Not reentrant: one caller at a time (the reloader thread). */
 int pre_stacks_busy(const struct ldr_text_range *r, size_t n, char *why);

@@ -182,6 +182,37 @@ char *pre_outcome_json(const struct pre_outcome *o) {
   return jdone(&b);
 }
 
+/* "waiting":[{"version":..,"unused_ms":..,"held_by":"thread 12"|null,"held_ms":..}],
+ * "pinned":[{"version":..,"why":..}]: the replaced versions still loaded. */
+static void old_versions(struct jbuf *b, const struct ldr_plugin_status *p) {
+  size_t n = p->n_old < LDR_OLD_MAX ? p->n_old : LDR_OLD_MAX;
+  for (int pinned = 0; pinned <= 1; pinned++) {
+    jlit(b, pinned ? ",\"pinned\":[" : ",\"waiting\":[");
+    bool first = true;
+    for (size_t k = 0; k < n; k++) {
+      const struct ldr_old_status *o = &p->old[k];
+      if (o->pinned != (pinned == 1))
+        continue;
+      jlit(b, first ? "{\"version\":" : ",{\"version\":");
+      first = false;
+      jstr(b, o->version);
+      if (pinned) {
+        jlit(b, ",\"why\":");
+        jstr(b, o->why);
+      } else {
+        jfmt(b, ",\"unused_ms\":%llu,\"held_by\":", (unsigned long long)o->unused_ms);
+        if (o->held)
+          jstr(b, o->why);
+        else
+          jlit(b, "null");
+        jfmt(b, ",\"held_ms\":%llu", (unsigned long long)o->held_ms);
+      }
+      jlit(b, "}");
+    }
+    jlit(b, "]");
+  }
+}
+
 char *pre_status_json(const struct pre_outcome *last) {
   struct ldr_status st;
   if (ldr_status_get(&st) != 0)
@@ -204,7 +235,9 @@ char *pre_status_json(const struct pre_outcome *last) {
     jstr(&b, p->version);
     jfmt(&b, ",\"reloadable\":%s,\"adopted\":%s,\"routed\":%zu,\"loads\":%u,",
          p->reloadable ? "true" : "false", p->adopted ? "true" : "false", p->routed, p->loads);
-    jfmt(&b, "\"versions_loaded\":%zu}", p->versions_loaded);
+    jfmt(&b, "\"versions_loaded\":%zu", p->versions_loaded);
+    old_versions(&b, p);
+    jlit(&b, "}");
   }
   jlit(&b, "],\"last_reload\":");
   if (last != NULL && last->number > 0) {

@@ -23,10 +23,11 @@
 
 /* Most threads one check can ask, text ranges of one version, frames walked per stack. */
 #define MAX_THREADS 4096
-#define MAX_RANGES 32
+#define MAX_RANGES 256
 #define MAX_FRAMES 512
-/* How long a check waits for every thread to answer. */
-#define ANSWER_MS 100
+/* How long a check waits for every thread to answer (a loaded 2-CPU machine can take a
+ * thread's turn away for tens of ms). */
+#define ANSWER_MS 250
 
 /* libunwind, opened RTLD_LOCAL (see preload.h). */
 static int (*uw_getcontext)(unw_context_t *);
@@ -110,10 +111,16 @@ static int open_libunwind(char *err, size_t n) {
   *(void **)&uw_init_local = pre_real_dlsym(h, "_ULx86_64_init_local");
   *(void **)&uw_step = pre_real_dlsym(h, "_ULx86_64_step");
   *(void **)&uw_get_reg = pre_real_dlsym(h, "_ULx86_64_get_reg");
-  if (!uw_getcontext || !uw_init_local || !uw_step || !uw_get_reg) {
+  int (*set_caching)(unw_addr_space_t, unw_caching_policy_t);
+  *(void **)&set_caching = pre_real_dlsym(h, "_ULx86_64_set_caching_policy");
+  unw_addr_space_t *space = pre_real_dlsym(h, "_ULx86_64_local_addr_space");
+  if (!uw_getcontext || !uw_init_local || !uw_step || !uw_get_reg || !set_caching || !space) {
     snprintf(err, n, "libunwind.so.8 lacks the x86-64 local unwinder");
     return -ENOENT;
   }
+  /* Retired code is unmapped and new code mapped at the same addresses: a cache keyed by
+   * address would unwind new code with the old code's rules. */
+  set_caching(*space, UNW_CACHE_NONE);
   return 0;
 }
 

@@ -18,6 +18,26 @@ static void usage(FILE *f) {
              "Exit status: 0 answered, 2 the process cannot be reached.\n");
 }
 
+/* The replaced versions of one plugin still loaded: waiting to retire (and what holds
+ * them), pinned (and why). */
+static void print_old(const struct jr *p) {
+  const struct jr *w = jr_get(p, "waiting");
+  for (size_t k = 0; w && w->type == JR_ARRAY && k < w->n; k++) {
+    const struct jr *o = &w->kids[k];
+    const struct jr *by = jr_get(o, "held_by");
+    if (by != NULL && by->type == JR_STRING)
+      printf("    %s %s waits to retire: held by %s for %.1f s\n", jr_str(p, "name"),
+             jr_str(o, "version"), by->str, jr_num(o, "held_ms") / 1000.0);
+    else
+      printf("    %s %s waits to retire: replaced %.1f s ago (grace period)\n",
+             jr_str(p, "name"), jr_str(o, "version"), jr_num(o, "unused_ms") / 1000.0);
+  }
+  const struct jr *pin = jr_get(p, "pinned");
+  for (size_t k = 0; pin && pin->type == JR_ARRAY && k < pin->n; k++)
+    printf("    %s %s pinned: %s\n", jr_str(p, "name"), jr_str(&pin->kids[k], "version"),
+           jr_str(&pin->kids[k], "why"));
+}
+
 static void print_status(const struct jr *doc) {
   const struct jr *gen = jr_get(doc, "generation");
   printf("pid %.0f, generation %s, %.0f reloads (%.0f failed)\n", jr_num(doc, "pid"),
@@ -30,6 +50,8 @@ static void print_status(const struct jr *doc) {
            jr_num(p, "routed"), jr_str(p, "path"),
            jr_bool(p, "reloadable") ? "" : "  (not reloadable)");
   }
+  for (size_t i = 0; plugins && plugins->type == JR_ARRAY && i < plugins->n; i++)
+    print_old(&plugins->kids[i]);
   const struct jr *last = jr_get(doc, "last_reload");
   if (last != NULL && last->type == JR_OBJECT)
     printf("last: %s\n", jr_str(last, "message"));

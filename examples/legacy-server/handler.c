@@ -1,9 +1,13 @@
 /* handler.c - libhandler.so. Built three times by the Makefile: -DHANDLER_VERSION=1 and 2
  * (two good builds), and 3 with -DHANDLER_BROKEN, which drops handle_stats: the shim must
  * refuse it and keep the running version serving. */
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "handler.h"
 
@@ -67,6 +71,44 @@ struct handler_stats handle_stats(void) {
   return s;
 }
 #endif
+
+int handle_block(char *out, size_t n, const char *fifo) {
+  int fd = open(fifo, O_RDONLY | O_CLOEXEC); /* blocks until the test opens it to write */
+  if (fd < 0)
+    return snprintf(out, n, "cannot open %s (%s)", fifo, VERSION);
+  char buf[256];
+  while (read(fd, buf, sizeof(buf)) > 0)
+    ;
+  close(fd);
+  return snprintf(out, n, "unblocked (%s)", VERSION);
+}
+
+/* Test fixture: when HANDLER_EVENTS names a file, each copy of this library mapped into
+ * the process appends "load <tag>" and its hotswap_on_free "free <tag>", so a test can
+ * count on_free calls per loaded copy. */
+static char tag[64];
+
+static void event(const char *what) {
+  const char *path = getenv("HANDLER_EVENTS");
+  int fd = path != NULL ? open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600) : -1;
+  if (fd < 0)
+    return;
+  char line[96];
+  int len = snprintf(line, sizeof(line), "%s %s\n", what, tag);
+  if (write(fd, line, (size_t)len) < 0) { /* a test fixture: nothing to do about it */
+  }
+  close(fd);
+}
+
+__attribute__((constructor)) static void handler_loaded(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  snprintf(tag, sizeof(tag), "%s-%lld.%09ld", VERSION, (long long)ts.tv_sec, ts.tv_nsec);
+  event("load");
+}
+
+void hotswap_on_free(void);
+void hotswap_on_free(void) { event("free"); }
 
 #ifdef HANDLER_ONLOAD_FAIL
 /* Build 5 only: a plugin whose start-up fails. The shim must keep the old version. */

@@ -24,5 +24,8 @@ struct handler_pair handle_div(long a, long b);
 struct handler_stats handle_stats(void);
 int handler_format(char *out, size_t n, const char *fmt, ...) /* variadic */
     __attribute__((format(printf, 3, 4)));
+/* Open the FIFO `fifo` and read it to its end (blocks until a writer comes and goes): a
+ * thread parked inside this library, for the retirement tests. Writes "unblocked (vN)". */
+int handle_block(char *out, size_t n, const char *fifo);
 
 #endif

@@ -10,6 +10,7 @@
  *     /spawn (fork+exec a `sleep 5`, answers its pid)
  *     /module/NAME (dlopen the module given with -m, call its module_hello)
  *     /dlsym/NAME (look handle_hello up with dlsym(RTLD_DEFAULT) and call it)
+ *     /block/PATH (handle_block: parked in libhandler.so until the FIFO /PATH is written)
  * The config file holds one line, a greeting suffix, re-read on SIGHUP.
  *   -d  daemonize (double fork, setsid); -i writes the final pid
  *   -w  pre-fork WORKERS processes that share the listening socket (the parent waits)
@@ -153,6 +154,12 @@ static int r_module(char *out, size_t n, char *arg) {
   return module_hello(out, n, arg);
 }
 
+static int r_block(char *out, size_t n, char *arg) {
+  char fifo[4096];
+  snprintf(fifo, sizeof(fifo), "/%s", arg);
+  return handle_block(out, n, fifo);
+}
+
 static int r_dlsym(char *out, size_t n, char *arg) {
   int (*fn)(char *, size_t, const char *);
   *(void **)&fn = dlsym(RTLD_DEFAULT, "handle_hello");
@@ -167,7 +174,7 @@ static const struct {
     {"/hello/", r_hello}, {"/add/", r_add},         {"/avg/", r_avg}, {"/div/", r_div},
     {"/stats", r_stats},  {"/version", r_version}, {"/hups", r_hups},
     {"/greet/", r_greet}, {"/spawn", r_spawn},     {"/module/", r_module},
-    {"/dlsym/", r_dlsym},
+    {"/dlsym/", r_dlsym}, {"/block/", r_block},
 };
 
 static int respond(int fd, int status, const char *body, int keep) {
