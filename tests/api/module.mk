@@ -2,7 +2,7 @@
 # Fixture plugins from fx_api.c into $(BUILD)/api-plugins/<name>-v<N>.so, the cmocka test
 # test_api over the loader, and test_api_shim.sh: a host calling the API through the shim.
 API_FIX := $(BUILD)/api-plugins
-API_FX := ap_alpha-v1 ap_alpha-v2 ap_alpha-v3 ap_alpha-v9 ap_beta-v1 \
+API_FX := ap_alpha-v1 ap_alpha-v2 ap_alpha-v3 ap_alpha-v9 ap_beta-v1 ap_beta-v2 \
           ap_zulu-v1 ap_quiet-v1
 AP_ap_alpha := -DAP_IMPORT='"ap_zulu"'
 AP_ap_alpha-v1 := -DAP_LIVE=1

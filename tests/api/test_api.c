@@ -7,6 +7,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -333,6 +335,51 @@ static void extension__failed_reload__is_destroyed_and_current_kept(void **state
   assert_int_equal(ext_destroyed, d + 2);
 }
 
+/* Callers on other threads while reloads alternate ap_beta v1 / v2: each call sees one
+ * whole version, the bag stays consistent (run under ThreadSanitizer by `make unit`). */
+static atomic_bool stop_callers;
+static atomic_int bad_answers, answers;
+
+static void *caller(void *arg) {
+  char key[32];
+  snprintf(key, sizeof(key), "caller:%d", *(int *)arg);
+  while (!atomic_load(&stop_callers)) {
+    void *ret = NULL;
+    struct hotswap_invoke_errors e;
+    int rc = ldr_invoke("ap_beta", "greet", NULL, &ret);
+    if (rc != 0 || (strcmp(ret, "ap_beta v1") != 0 && strcmp(ret, "ap_beta v2") != 0))
+      atomic_fetch_add(&bad_answers, 1);
+    if (ldr_invoke_each("fail", NULL, false, &e) != HOTSWAP_EHOOK || e.failed != 2)
+      atomic_fetch_add(&bad_answers, 1);
+    if (ldr_vault_put(key, arg, NULL) != 0 || ldr_vault_get(key) != arg)
+      atomic_fetch_add(&bad_answers, 1);
+    if (ldr_live_fn("live_job_run") == NULL || ldr_vault_extension() == NULL)
+      atomic_fetch_add(&bad_answers, 1);
+    atomic_fetch_add(&answers, 1);
+  }
+  return NULL;
+}
+
+static void concurrency__callers_during_reloads__see_whole_versions(void **state) {
+  (void)state;
+  pthread_t t[4];
+  int ids[4] = {0, 1, 2, 3};
+  atomic_store(&stop_callers, false);
+  for (int i = 0; i < 4; i++)
+    assert_int_equal(pthread_create(&t[i], NULL, caller, &ids[i]), 0);
+  for (int i = 0; i < 10; i++) {
+    install(i % 2 ? "ap_beta-v1" : "ap_beta-v2", 1);
+    assert_int_equal(reload(), 0);
+    assert_true(rep.committed);
+  }
+  atomic_store(&stop_callers, true);
+  for (int i = 0; i < 4; i++)
+    pthread_join(t[i], NULL);
+  assert_int_equal(atomic_load(&bad_answers), 0);
+  assert_true(atomic_load(&answers) > 0);
+  assert_string_equal(greet("ap_beta"), "ap_beta v1");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(invoke__greet__reaches_the_current_version),
@@ -348,6 +395,7 @@ int main(void) {
       cmocka_unit_test(live_fn__job_queued_under_v1_runs_v2_code),
       cmocka_unit_test(live_data__layout_changed__upgrade_runs),
       cmocka_unit_test(extension__failed_reload__is_destroyed_and_current_kept),
+      cmocka_unit_test(concurrency__callers_during_reloads__see_whole_versions),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
