@@ -58,3 +58,8 @@ $(BENCH_RELOAD): $(BUILD)/obj/bench/bench_reload.o | $(DEPS_OK)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $<
 bench: $(BENCH_RELOAD) $(BENCH_MANY10)
 BENCHES += bench/bench_shim.sh
+
+# --- bench_rss.sh (h-retire): RSS growth over 10,000 reloads of the 10-symbol plugin, with
+# retirement and without (HOTSWAP_RETIRE=0).
+bench: $(BENCH_RELOAD) $(BENCH_MANY10)
+BENCHES += bench/bench_rss.sh

@@ -3,6 +3,7 @@
  * and tells systemd. Requests that arrive during a reload coalesce into one more reload. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <malloc.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -83,9 +84,19 @@ void pre_last_outcome(struct pre_outcome *out) {
 
 /* Retire what can go now; returns when to try again (ms, -1: nothing waits). */
 static long retire_now(void) {
+  static struct timespec last_trim;
   struct ldr_retire_result r;
   if (!config->retire || ldr_retire_run(&r) != 0)
     return -1;
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  /* A burst of reloads frees many versions at once: give the pages back to the system
+   * (malloc keeps a freed arena's pages otherwise), at most once a second while versions
+   * still wait, at once when none does. */
+  if (r.retired > 0 && (r.waiting == 0 || now.tv_sec > last_trim.tv_sec)) {
+    malloc_trim(0);
+    last_trim = now;
+  }
   return r.next_ms;
 }
 
