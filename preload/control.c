@@ -71,11 +71,6 @@ static void write_all(int fd, const char *s, size_t len) {
 static void serve_one(int fd) {
   char req[128];
   size_t got = 0;
-  if (!peer_allowed(fd)) {
-    static const char deny[] = "{\"error\":\"permission denied: not the daemon's user\"}\n";
-    write_all(fd, deny, sizeof(deny) - 1);
-    return;
-  }
   struct pollfd p = {.fd = fd, .events = POLLIN};
   while (got < sizeof(req) - 1 && memchr(req, '\n', got) == NULL) {
     int ready = poll(&p, 1, 2000);
@@ -90,6 +85,13 @@ static void serve_one(int fd) {
   }
   req[got] = '\0';
   req[strcspn(req, "\r\n")] = '\0';
+  /* Checked after reading the request line (bounded, nothing acted on), so a refused client
+   * is not hung up on while it is still sending and does get the reason. */
+  if (!peer_allowed(fd)) {
+    static const char deny[] = "{\"error\":\"permission denied: not the daemon's user\"}\n";
+    write_all(fd, deny, sizeof(deny) - 1);
+    return;
+  }
   char *reply = NULL;
   handler(req, &reply);
   if (reply != NULL) {
