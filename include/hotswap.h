@@ -210,7 +210,9 @@ struct hotswap_live_type_entry {
   const char *name;     /* as written in HOTSWAP_LIVE_TYPE */
   uint32_t size;        /* sizeof(type) */
   uint32_t align;       /* _Alignof(type) */
-  uint64_t fingerprint; /* HOTSWAP_LAYOUT_HASH: hash_lo | (uint64_t)hash_hi << 32 */
+  uint64_t fingerprint; /* the layout hash (hash_lo | hash_hi << 32) mixed with a hash of
+                         * the field names, as elf/ computes it: a plugin cannot compute it
+                         * itself, it reads it from its own live table */
 };
 
 struct hotswap_live_table {
@@ -342,7 +344,7 @@ void *hotswap_live_fn(const char *name);
 struct hotswap_live_type_info {
   uint32_t size;
   uint32_t align;
-  uint64_t fingerprint;  /* HOTSWAP_LAYOUT_HASH of the current version */
+  uint64_t fingerprint;  /* of the current version (see hotswap_live_type_entry) */
   void *(*new_)(void);   /* "<type>_new", NULL when the plugin defines none */
   char plugin[128];      /* the plugin that defines it */
 };
