@@ -410,6 +410,11 @@ static int open_one(struct txn *t, struct item *it) {
   it->snap.info = NULL;
   it->nv = v;
   elf_short_version(v->snap.info, v->version, sizeof(v->version));
+  const struct elf_info *info = v->snap.info;
+  v->undeletable = info == NULL        ? NULL
+                   : info->nodelete    ? "DF_1_NODELETE: dlclose cannot unload it"
+                   : info->has_unique ? "exports STB_GNU_UNIQUE symbols: dlclose cannot unload it"
+                                       : NULL;
   int rc = it->adopting ? open_adopted(t, it, v) : open_snapshot(t, it, v);
   if (rc != 0)
     return rc;
@@ -633,6 +638,14 @@ static int prepare_commit(struct txn *t, struct ldr_gen_refs **out) {
   return 0;
 }
 
+/* Free the ELF details of a version that is older than the previous one (v may be NULL). */
+static void release_info(struct ldr_version *v) {
+  if (v == NULL || v->snap.info == NULL)
+    return;
+  elf_info_free(v->snap.info);
+  v->snap.info = NULL;
+}
+
 /* After the store: record the new versions as current. Cannot fail (see prepare_commit). */
 static void publish(struct txn *t, struct ldr_gen_refs *refs) {
   for (size_t k = 0; k < t->n_load; k++) {
@@ -651,8 +664,13 @@ static void publish(struct txn *t, struct ldr_gen_refs *refs) {
       it->newpath = NULL;
     }
     it->nv->plugin = p;
-    if (p->current != NULL)
+    if (p->current != NULL) {
       p->current->replaced_ns = ldr_now_ns(); /* starts its grace period (retire.c) */
+      /* Only the current and the previous version's ELF details are read again (the next
+       * compatibility check, a revert): free the rest now, not when retirement unloads it
+       * (a burst of reloads would otherwise keep one per version in its grace period). */
+      release_info(p->current->older);
+    }
     it->nv->older = p->current;
     p->current = it->nv;
     it->nv = NULL;

@@ -91,6 +91,9 @@ struct ldr_version {
   size_t routed;
   size_t self_bound; /* GOT entries bound to itself after dlopen */
   bool adopted;      /* the object ld.so loaded (dlopen RTLD_NOLOAD): never unmapped by us */
+  /* Why dlclose can never unload it (a static string), NULL when it can. Kept apart from
+   * snap.info, which is freed once the version is older than the previous one. */
+  const char *undeletable;
   struct ldr_version *older; /* previous version of the same plugin */
   /* Retirement (retire.c), written under the registry mutex by the reload token holder. */
   uint64_t replaced_ns; /* CLOCK_MONOTONIC when a commit replaced it; 0 while current */

@@ -280,6 +280,14 @@ struct ldr_retire_result {
  * res may be NULL. Thread-safe; runs hotswap_on_free and dlclose with no loader lock held. */
 int ldr_retire_run(struct ldr_retire_result *res);
 
+/* Free the superseded generations numbered below `before` (keeping the current and the
+ * previous one) and their version lists, once the caller has proven that no thread can
+ * still be inside a trampoline that loaded them (the shim: a stack-check round begun when
+ * generation `before` was current, in which every thread answered and none was interrupted
+ * inside the trampoline pool; see loader/tramp.h). *freed (may be NULL) gets the count.
+ * Waits for the reload token; returns 0, or -EDEADLK from inside a plugin hook. Thread-safe. */
+int ldr_retire_reclaim_gens(uint64_t before, size_t *freed);
+
 /* ---------------------------------------------------------------------------------------
  * GOT walker (loader/got.c). General: works on any loaded object, so the shim reuses it to
  * retrofit the host's GOT entries onto trampolines.

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "loader/lifecycle_int.h"
+#include "loader/tramp.h"
 
 /* Policy set by ldr_retire_configure; copied out under its own lock by each run. */
 static pthread_mutex_t opts_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -77,11 +78,7 @@ static int still_loaded_cb(struct dl_phdr_info *info, size_t size, void *arg) {
 
 /* A version whose library dlclose can never unload: pin it before calling anything. */
 static bool pin_if_undeletable(struct run *run, struct ldr_version *v) {
-  const struct elf_info *info = v->snap.info;
-  const char *why = info == NULL        ? NULL
-                    : info->nodelete    ? "DF_1_NODELETE: dlclose cannot unload it"
-                    : info->has_unique ? "exports STB_GNU_UNIQUE symbols: dlclose cannot unload it"
-                                        : NULL;
+  const char *why = v->undeletable;
   if (why == NULL)
     return false;
   set_why(v, true, why);
@@ -111,13 +108,56 @@ static int ask_busy(struct run *run, const struct ldr_text_range *r, size_t n, c
   return run->o.busy != NULL ? run->o.busy(r, n, why) : -ENOSYS;
 }
 
-/* Unlink *link (== v) from its plugin's chain and free its record and snapshot. */
+/* Remove version `arg` from the version list of generation g (it is being freed). */
+static void forget_version(const struct ldr_gen *g, void *arg) {
+  struct ldr_gen_refs *refs = g->user;
+  for (size_t i = 0; refs != NULL && i < refs->n; i++) {
+    if (refs->v[i] == arg) {
+      refs->v[i--] = refs->v[--refs->n];
+    }
+  }
+}
+
+/* Unlink *link (== v) from its plugin's chain and from the version lists of the generations
+ * still allocated, and free its record and snapshot. */
 static void drop(struct ldr_version **link, struct ldr_version *v) {
   ldr_reg_lock();
   *link = v->older;
   v->plugin->n_versions--;
+  if (v->n_gens > 0)
+    ldr_gen_foreach(forget_version, v);
   ldr_reg_unlock();
   ldr_version_free(v);
+}
+
+/* ldr_gen_release_fn: a generation is freed; its versions forget its number. */
+static void release_gen(void *user, uint64_t number, void *arg) {
+  (void)arg;
+  struct ldr_gen_refs *refs = user;
+  for (size_t i = 0; refs != NULL && i < refs->n; i++) {
+    struct ldr_version *v = refs->v[i];
+    for (size_t k = 0; k < v->n_gens; k++) {
+      if (v->gens[k] == number) {
+        memmove(&v->gens[k], &v->gens[k + 1], (v->n_gens - k - 1) * sizeof(v->gens[0]));
+        v->n_gens--;
+        break;
+      }
+    }
+  }
+  free(refs);
+}
+
+int ldr_retire_reclaim_gens(uint64_t before, size_t *freed) {
+  int rc = ldr_token_acquire();
+  if (rc != 0)
+    return rc;
+  ldr_reg_lock(); /* lock order: registry, then the table's */
+  size_t n = ldr_gen_reclaim(before, release_gen, NULL);
+  ldr_reg_unlock();
+  ldr_token_release();
+  if (freed != NULL)
+    *freed = n;
+  return 0;
 }
 
 /* hotswap_on_free, dlclose, snapshot. Returns true when unloaded (record freed), false when

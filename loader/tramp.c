@@ -28,9 +28,9 @@ extern const char ldr_tramp_end[] __attribute__((visibility("hidden")));
 extern struct ldr_gen *ldr_tramp_gen;
 __attribute__((visibility("hidden"))) struct ldr_gen *ldr_tramp_gen;
 
-/* A generation with a link to the one before it: old generations are never freed (a
- * thread may still be inside a trampoline that loaded them), and the chain keeps them
- * reachable so that leak checkers see them as kept, not lost. A later issue retires them. */
+/* A generation with a link to the one before it: the chain holds every generation not yet
+ * reclaimed, newest first. A superseded generation is freed only by ldr_gen_reclaim, which
+ * the shim calls once no thread can still be inside a trampoline that loaded it. */
 struct gen_box {
   struct gen_box *older;
   struct ldr_gen gen; /* last: its targets[] is the box's flexible tail */
@@ -53,7 +53,7 @@ static char *slot_names[LDR_TRAMP_MAX];
 static uint16_t name_map[MAP_CAP]; /* slot + 1, 0 = empty */
 static size_t slots_reserved;      /* slots given to a name, committed or not */
 static size_t slots_defined;       /* slots with a target in the committed generation */
-static struct gen_box *newest_box; /* head of the chain of every committed generation */
+static struct gen_box *newest_box; /* head of the chain of retained generations */
 
 static uint64_t name_hash(const char *s) {
   uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
@@ -280,4 +280,79 @@ size_t ldr_route_count(void) {
   size_t n = slots_defined;
   pthread_mutex_unlock(&table_lock);
   return n;
+}
+
+/* True when pc lies inside the pool of trampolines (any byte of any of them): a thread
+ * interrupted there may have loaded a generation pointer and not yet jumped through it.
+ * Lock-free, async-signal-safe. */
+bool ldr_tramp_contains(const void *pc) {
+  uintptr_t a = (uintptr_t)pc;
+  return a >= (uintptr_t)ldr_tramp_base && a < (uintptr_t)ldr_tramp_end;
+}
+
+/* Number of the current generation, 0 before the first commit. Lock-free,
+ * async-signal-safe. */
+uint64_t ldr_gen_mark(void) {
+  const struct ldr_gen *g = ldr_gen_current();
+  return g != NULL ? g->number : 0;
+}
+
+/* May the retained generation g be freed under `before`? Called with table_lock held. */
+static bool reclaimable(const struct ldr_gen *g, uint64_t before) {
+  const struct ldr_gen *cur = committed();
+  return cur != NULL && g->number < before && g->number + 1 < cur->number;
+}
+
+/* Number of retained generations that ldr_gen_reclaim(before, ...) would free now.
+ * Thread-safe. */
+size_t ldr_gen_reclaimable(uint64_t before) {
+  size_t n = 0;
+  pthread_mutex_lock(&table_lock);
+  for (const struct gen_box *b = newest_box; b != NULL; b = b->older)
+    n += reclaimable(&b->gen, before);
+  pthread_mutex_unlock(&table_lock);
+  return n;
+}
+
+/* Number of generations kept (current, previous and those not reclaimed yet). Thread-safe. */
+size_t ldr_gen_retained(void) {
+  size_t n = 0;
+  pthread_mutex_lock(&table_lock);
+  for (const struct gen_box *b = newest_box; b != NULL; b = b->older)
+    n++;
+  pthread_mutex_unlock(&table_lock);
+  return n;
+}
+
+/* Free every retained generation numbered below `before`, except the current one and the
+ * one before it. release(user, number, arg), when not NULL, is called for each freed
+ * generation first, with the table lock held (it must not call ldr_gen_* or ldr_route).
+ * Returns how many were freed. Thread-safe; the caller guarantees that no thread is still
+ * using them (see tramp.h). */
+size_t ldr_gen_reclaim(uint64_t before, ldr_gen_release_fn release, void *arg) {
+  size_t n = 0;
+  pthread_mutex_lock(&table_lock);
+  for (struct gen_box **link = &newest_box; *link != NULL;) {
+    struct gen_box *b = *link;
+    if (!reclaimable(&b->gen, before)) {
+      link = &b->older;
+      continue;
+    }
+    *link = b->older;
+    if (release != NULL)
+      release(b->gen.user, b->gen.number, arg);
+    free(b);
+    n++;
+  }
+  pthread_mutex_unlock(&table_lock);
+  return n;
+}
+
+/* Call fn(g, arg) for every retained generation, newest first, with the table lock held
+ * (fn must not call ldr_gen_* or ldr_route). Thread-safe. */
+void ldr_gen_foreach(void (*fn)(const struct ldr_gen *g, void *arg), void *arg) {
+  pthread_mutex_lock(&table_lock);
+  for (const struct gen_box *b = newest_box; b != NULL; b = b->older)
+    fn(&b->gen, arg);
+  pthread_mutex_unlock(&table_lock);
 }

@@ -21,13 +21,15 @@
 
 #ifndef __ASSEMBLER__ /* the rest is C; tramp_<arch>.S only needs the numbers above */
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "hotswap.h"
 
-/* An immutable generation. Never freed in this version of the loader (old generations stay
- * mapped); `user` is the lifecycle layer's record of which plugin versions it references. */
+/* An immutable generation. A superseded one stays allocated until ldr_gen_reclaim frees it
+ * (never the current one nor the one before it); `user` is the lifecycle layer's record of
+ * which plugin versions it references. */
 struct ldr_gen {
   uint64_t number; /* 0 for the first committed generation, then 1, 2, ... */
   size_t n;        /* number of slots in targets[] */
@@ -64,6 +66,32 @@ void *ldr_current_target(const char *symbol);
 long ldr_tramp_index(const void *addr);
 /* Number of symbols that have a trampoline. */
 size_t ldr_route_count(void);
+
+/* ---- Reclaiming superseded generations -------------------------------------------------
+ * A thread reads the generation pointer only inside a trampoline (load, then jump through
+ * it). So once every thread has been interrupted at least once after generation `mark` was
+ * committed, and none was interrupted inside the pool (ldr_tramp_contains), no thread can
+ * still use a generation numbered below `mark`: the shim proves that with its stack check
+ * and then calls ldr_gen_reclaim(mark, ...). Nothing here frees on its own. */
+
+/* True when pc is inside the trampoline pool. Lock-free, async-signal-safe. */
+bool ldr_tramp_contains(const void *pc);
+/* Number of the current generation (0 before the first commit). Lock-free,
+ * async-signal-safe. */
+uint64_t ldr_gen_mark(void);
+/* Called for each generation ldr_gen_reclaim frees, before it is freed, with the table
+ * lock held: user is the generation's `user` field. */
+typedef void (*ldr_gen_release_fn)(void *user, uint64_t number, void *arg);
+/* Free every retained generation numbered below `before` except the current one and the
+ * one before it (kept for revert). Returns how many were freed. Thread-safe. */
+size_t ldr_gen_reclaim(uint64_t before, ldr_gen_release_fn release, void *arg);
+/* How many ldr_gen_reclaim(before, ...) would free now. Thread-safe. */
+size_t ldr_gen_reclaimable(uint64_t before);
+/* Number of generations still allocated (the current one included). Thread-safe. */
+size_t ldr_gen_retained(void);
+/* fn(g, arg) for every retained generation, newest first, under the table lock (fn must
+ * not call back into the table). Thread-safe. */
+void ldr_gen_foreach(void (*fn)(const struct ldr_gen *g, void *arg), void *arg);
 
 #endif /* !__ASSEMBLER__ */
 #endif /* HOTSWAP_LOADER_TRAMP_H */

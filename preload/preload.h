@@ -153,6 +153,10 @@ int pre_stacks_signo(void);
  * TID" in why), or -ETIMEDOUT ("thread TID did not answer (it may block signal N)") /
  * -errno. Not reentrant: one caller at a time (the reloader thread). */
 int pre_stacks_busy(const struct ldr_text_range *r, size_t n, char *why);
+/* Generation that was current when the last quiet round of pre_stacks_busy began (every
+ * thread answered, none was interrupted inside the trampoline pool), 0 before any: no thread
+ * can still use a generation numbered below it (ldr_retire_reclaim_gens). Lock-free. */
+uint64_t pre_stacks_quiet_mark(void);
 
 /* ---- retrofit.c, dl.c -------------------------------------------------------------- */
 

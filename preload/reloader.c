@@ -15,6 +15,7 @@
 
 #include "loader/api.h"
 #include "loader/loader.h"
+#include "loader/tramp.h"
 #include "preload/preload.h"
 
 static const struct pre_config *config;
@@ -82,18 +83,39 @@ void pre_last_outcome(struct pre_outcome *out) {
   pthread_mutex_unlock(&state_lock);
 }
 
+/* Superseded generations waiting for a quiet stack-check round before one is forced. */
+#define RECLAIM_BATCH 16
+
+/* Free the generations that no thread can still use. When the retire run's own stack
+ * checks did not prove that for enough of them (or nothing else waits), one more round with
+ * no text ranges does. Returns how many were freed. */
+static size_t reclaim_gens(const struct ldr_retire_result *r) {
+  size_t todo = ldr_gen_reclaimable(ldr_gen_mark());
+  if (todo == 0)
+    return 0;
+  if (ldr_gen_reclaimable(pre_stacks_quiet_mark()) == 0 &&
+      (todo >= RECLAIM_BATCH || r->waiting == 0)) {
+    char why[LDR_ERR_MAX];
+    pre_stacks_busy(NULL, 0, why); /* a thread that did not answer: nothing is freed */
+  }
+  size_t freed = 0;
+  ldr_retire_reclaim_gens(pre_stacks_quiet_mark(), &freed);
+  return freed;
+}
+
 /* Retire what can go now; returns when to try again (ms, -1: nothing waits). */
 static long retire_now(void) {
   static struct timespec last_trim;
   struct ldr_retire_result r;
   if (!config->retire || ldr_retire_run(&r) != 0)
     return -1;
+  size_t gens = reclaim_gens(&r);
   struct timespec now;
   clock_gettime(CLOCK_MONOTONIC, &now);
   /* A burst of reloads frees many versions at once: give the pages back to the system
    * (malloc keeps a freed arena's pages otherwise), at most once a second while versions
    * still wait, at once when none does. */
-  if (r.retired > 0 && (r.waiting == 0 || now.tv_sec > last_trim.tv_sec)) {
+  if ((r.retired > 0 || gens > 0) && (r.waiting == 0 || now.tv_sec > last_trim.tv_sec)) {
     malloc_trim(0);
     last_trim = now;
   }

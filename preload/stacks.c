@@ -1,6 +1,8 @@
 /* stacks.c - the stack check retirement asks for (ldr_busy_fn): every other thread of the
  * process gets a real-time signal whose handler unwinds its own stack with libunwind and
- * says whether any frame's instruction pointer lies in the text of the version to retire.
+ * says whether any frame's instruction pointer lies in the text of the version to retire,
+ * and whether it was interrupted inside the trampoline pool (which decides when superseded
+ * generations may be freed: see loader/tramp.h).
  * The only file besides signal.c that installs a signal handler; this one is the shim's own.
  */
 #define _GNU_SOURCE
@@ -8,17 +10,20 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
 
+#include "loader/tramp.h"
 #include "preload/preload.h"
 
 /* Most threads one check can ask, text ranges of one version, frames walked per stack. */
@@ -45,7 +50,11 @@ static _Atomic uintptr_t range_lo[MAX_RANGES], range_hi[MAX_RANGES];
 static _Atomic size_t n_ranges;
 static _Atomic pid_t slot_tid[MAX_THREADS];
 static _Atomic int slot_answer[MAX_THREADS];
+static _Atomic int slot_pool[MAX_THREADS]; /* round number when that thread was in the pool */
 static _Atomic size_t n_slots;
+/* Generation current when the last quiet round began (every thread answered, none inside
+ * the trampoline pool): generations numbered below it are no longer used by any thread. */
+static _Atomic uint64_t quiet_mark;
 
 int pre_stacks_signo(void) { return stack_signo; }
 
@@ -61,15 +70,19 @@ static bool in_ranges(unw_word_t ip) {
 }
 
 /* Walk this thread's own stack (the handler's frame, the signal frame, then the
- * interrupted code and its callers). async-signal-safe: libunwind's local unwinder. */
-static int walk_own_stack(void) {
+ * interrupted code and its callers; nested signal frames too). *pool is set when a frame's
+ * IP is inside the trampoline pool (a thread between the generation load and the jump).
+ * async-signal-safe: libunwind's local unwinder. */
+static int walk_own_stack(bool *pool) {
   unw_context_t ctx;
   unw_cursor_t cur;
   if (uw_getcontext(&ctx) != 0 || uw_init_local(&cur, &ctx) != 0)
     return ANS_FAILED;
   for (int i = 0; i < MAX_FRAMES; i++) {
     unw_word_t ip = 0;
-    if (uw_get_reg(&cur, UNW_REG_IP, &ip) == 0 && in_ranges(ip))
+    if (uw_get_reg(&cur, UNW_REG_IP, &ip) == 0 && ldr_tramp_contains((const void *)ip))
+      *pool = true;
+    if (ip != 0 && in_ranges(ip))
       return ANS_HIT;
     int s = uw_step(&cur);
     if (s == 0)
@@ -83,7 +96,6 @@ static int walk_own_stack(void) {
 /* async-signal-safe: atomics, gettid and libunwind's local unwinder only. */
 static void on_stack_signal(int signo, siginfo_t *info, void *uctx) {
   (void)signo;
-  (void)uctx;
   int saved = errno;
   int r = info->si_value.sival_int;
   if (info->si_code == SI_QUEUE && info->si_pid == getpid() &&
@@ -92,7 +104,10 @@ static void on_stack_signal(int signo, siginfo_t *info, void *uctx) {
     size_t n = atomic_load_explicit(&n_slots, memory_order_acquire);
     for (size_t i = 0; i < n && i < MAX_THREADS; i++) {
       if (atomic_load_explicit(&slot_tid[i], memory_order_relaxed) == me) {
-        int a = walk_own_stack();
+        const ucontext_t *uc = uctx;
+        bool pool = ldr_tramp_contains((const void *)uc->uc_mcontext.gregs[REG_RIP]);
+        int a = walk_own_stack(&pool);
+        atomic_store_explicit(&slot_pool[i], pool ? r : 0, memory_order_relaxed);
         atomic_store_explicit(&slot_answer[i], r << 2 | a, memory_order_release);
         break;
       }
@@ -211,8 +226,24 @@ static int collect(size_t n, int r, const bool *gone, char *why) {
   return 0;
 }
 
+/* After a round that returned 0: did no thread answer from inside the trampoline pool? */
+static bool round_quiet(size_t n, int r, const bool *gone) {
+  for (size_t i = 0; i < n; i++) {
+    if (!gone[i] && atomic_load_explicit(&slot_pool[i], memory_order_relaxed) == r)
+      return false;
+  }
+  return true;
+}
+
+uint64_t pre_stacks_quiet_mark(void) {
+  return atomic_load_explicit(&quiet_mark, memory_order_acquire);
+}
+
 int pre_stacks_busy(const struct ldr_text_range *r, size_t n, char *why) {
   static bool gone[MAX_THREADS];
+  /* Read before any thread is asked: a thread that answers loads this generation or a newer
+   * one in every trampoline it enters afterwards. */
+  uint64_t mark = ldr_gen_mark();
   if (stack_signo == 0) {
     snprintf(why, LDR_ERR_MAX, "no stack check (not initialized)");
     return -ENOSYS;
@@ -245,5 +276,8 @@ int pre_stacks_busy(const struct ldr_text_range *r, size_t n, char *why) {
       return rc;
     }
   }
-  return collect((size_t)nt, rn, gone, why);
+  int rc = collect((size_t)nt, rn, gone, why);
+  if (rc == 0 && round_quiet((size_t)nt, rn, gone) && mark > pre_stacks_quiet_mark())
+    atomic_store_explicit(&quiet_mark, mark, memory_order_release);
+  return rc;
 }

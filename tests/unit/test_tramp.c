@@ -387,6 +387,80 @@ static void fill__past_ldr_tramp_max__is_enoslot_and_every_trampoline_works(void
   assert_int_equal(ldr_route("one_too_many", &t), HOTSWAP_ENOTFOUND);
 }
 
+/* ---- reclaiming superseded generations (the shim's quiet stack-check round) ---------- */
+
+struct released {
+  size_t n;
+  uint64_t numbers[64];
+  int *tags[64];
+};
+
+static void record_release(void *user, uint64_t number, void *arg) {
+  struct released *r = arg;
+  if (r->n < 64) {
+    r->numbers[r->n] = number;
+    r->tags[r->n] = user;
+  }
+  r->n++;
+}
+
+static const struct ldr_gen *commit_tagged(int v, int *tag) {
+  struct ldr_gen_builder *b = NULL;
+  assert_int_equal(ldr_gen_begin(&b), 0);
+  assert_int_equal(ldr_gen_set(b, "tl_version", dlsym(lib[v], "tl_version")), 0);
+  return ldr_gen_commit(b, tag);
+}
+
+static void reclaim__after_a_quiet_round__frees_older_generations_keeps_two(void **state) {
+  (void)state;
+  int tags[12];
+  int (*f)(void) = NULL;
+  for (int i = 0; i < 4; i++)
+    commit_tagged(1 + i % 2, &tags[i]);
+  f = route("tl_version");
+  /* A simulated round begins now: it proves nothing about generations committed later. */
+  uint64_t mark = ldr_gen_mark();
+  assert_int_equal(mark, ldr_gen_current()->number);
+  for (int i = 4; i < 8; i++)
+    commit_tagged(1 + i % 2, &tags[i]);
+  const struct ldr_gen *cur = ldr_gen_current();
+  assert_int_equal(cur->number, mark + 4);
+  size_t before = ldr_gen_retained();
+  assert_true(before >= 8);
+  assert_int_equal(ldr_gen_reclaimable(0), 0);
+  size_t want = ldr_gen_reclaimable(mark);
+  assert_int_equal(want, before - 5); /* mark and the four after it stay */
+  struct released r = {0};
+  assert_int_equal(ldr_gen_reclaim(mark, record_release, &r), want);
+  assert_int_equal(r.n, want);
+  for (size_t i = 0; i < r.n && i < 64; i++)
+    assert_true(r.numbers[i] < mark);
+  assert_ptr_equal(r.tags[0], &tags[2]); /* newest first: mark - 1 was tags[2] */
+  assert_int_equal(ldr_gen_retained(), 5);
+  assert_int_equal(ldr_gen_reclaim(mark, record_release, &r), 0); /* nothing left below */
+  /* A later quiet round: everything but the current and the previous one goes. */
+  assert_int_equal(ldr_gen_reclaim(ldr_gen_mark(), NULL, NULL), 3);
+  assert_int_equal(ldr_gen_retained(), 2);
+  assert_int_equal(ldr_gen_reclaim(UINT64_MAX, NULL, NULL), 0);
+  assert_ptr_equal(ldr_gen_current(), cur);
+  assert_ptr_equal(cur->user, &tags[7]);
+  assert_int_equal(f(), 2); /* tags[7] was version 2; the trampoline still works */
+  commit_tagged(1, &tags[8]);
+  assert_int_equal(f(), 1);
+  assert_int_equal(ldr_gen_reclaim(ldr_gen_mark(), NULL, NULL), 1);
+  assert_int_equal(ldr_gen_retained(), 2);
+}
+
+static void tramp_contains__the_whole_pool_and_nothing_else(void **state) {
+  (void)state;
+  const char *t = route("tl_version");
+  assert_true(ldr_tramp_contains(t));
+  assert_true(ldr_tramp_contains(t + LDR_TRAMP_SIZE - 1));
+  assert_false(ldr_tramp_contains((const void *)local_v1));
+  assert_false(ldr_tramp_contains(dlsym(lib[1], "tl_version")));
+  assert_false(ldr_tramp_contains(NULL));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(ints__eight_args_two_on_stack__reach_v1_then_v2),
@@ -404,6 +478,8 @@ int main(void) {
       cmocka_unit_test(builder__bad_arguments__are_einval),
       cmocka_unit_test(builder__second_thread__waits_and_loses_no_update),
       cmocka_unit_test(fill__past_ldr_tramp_max__is_enoslot_and_every_trampoline_works),
+      cmocka_unit_test(reclaim__after_a_quiet_round__frees_older_generations_keeps_two),
+      cmocka_unit_test(tramp_contains__the_whole_pool_and_nothing_else),
   };
   return cmocka_run_group_tests(tests, open_libs, close_libs);
 }
