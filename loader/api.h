@@ -40,7 +40,9 @@ int ldr_vault_set_extension_newer(hotswap_extension_newer_fn newer, hotswap_dest
 void *ldr_vault_extension(void);
 
 /* The vault for the next reload: a fresh struct hotswap_vault whose extension is
- * newer(current extension) when a constructor is registered. Pass it as
+ * newer(current extension) when a constructor is registered; without one, the last
+ * committed vault again (committed vaults are kept for good: one per reload would grow
+ * memory without bound). Pass it as
  * ldr_reload_opts.vault, then give it to ldr_vault_finish with the reload's report.
  * Returns NULL when out of memory (reload without a vault then). Thread-safe. */
 struct hotswap_vault *ldr_vault_stage(void);

@@ -102,6 +102,7 @@ struct staged {
   struct hotswap_vault pub; /* first: what plugins see */
   uint64_t serial;          /* ext_serial when it was built */
   hotswap_destroy_fn destroy;
+  bool kept;                /* on the committed list (then never freed, maybe shared) */
   struct staged *next;      /* committed ones, newest first */
 };
 
@@ -116,6 +117,16 @@ static struct staged *committed;  /* newest first */
 static _Atomic(void *) cur_ext;   /* the current extension, read lock-free by the host */
 
 struct hotswap_vault *ldr_vault_stage(void) {
+  pthread_mutex_lock(&ext_lock);
+  /* Without an extension constructor every vault is the same: hand out the last committed
+   * one again instead of keeping one more per reload (they are kept for good). */
+  if (ext_newer == NULL && committed != NULL && committed->serial == ext_serial &&
+      committed->pub.extension == NULL) {
+    struct staged *same = committed;
+    pthread_mutex_unlock(&ext_lock);
+    return &same->pub;
+  }
+  pthread_mutex_unlock(&ext_lock);
   struct staged *s = calloc(1, sizeof(*s));
   if (s == NULL)
     return NULL;
@@ -140,8 +151,13 @@ void ldr_vault_finish(struct hotswap_vault *v, bool committed_) {
     return;
   bool keep = false;
   pthread_mutex_lock(&ext_lock);
+  if (s->kept) { /* handed out again by ldr_vault_stage: already kept */
+    pthread_mutex_unlock(&ext_lock);
+    return;
+  }
   if (committed_ && s->serial == ext_serial) {
     keep = true;
+    s->kept = true;
     s->next = committed;
     committed = s;
     if (s->pub.extension != NULL || ext_newer == NULL) {

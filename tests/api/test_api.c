@@ -140,6 +140,28 @@ static void count_destroy(void *v) {
   free(v);
 }
 
+/* Committed vaults are kept for good; with no extension constructor they are all alike, so
+ * reloads share the last one instead of keeping one more each (memory over many reloads). */
+static void vault__without_an_extension__one_is_kept_not_one_per_reload(void **state) {
+  (void)state;
+  assert_null(ldr_vault_extension()); /* runs before any constructor is registered */
+  assert_int_equal(reload(), 0);       /* commits (or shares) one */
+  struct hotswap_vault *a = ldr_vault_stage();
+  assert_non_null(a);
+  ldr_vault_finish(a, true);
+  struct hotswap_vault *b = ldr_vault_stage();
+  assert_ptr_equal(b, a);
+  ldr_vault_finish(b, false); /* a refused reload must not free the shared one */
+  struct hotswap_vault *c = ldr_vault_stage();
+  assert_ptr_equal(c, a);
+  assert_null(c->extension);
+  assert_non_null(c->put);
+  ldr_vault_finish(c, true);
+  assert_int_equal(ldr_vault_put("host:shared", strdup("kept"), free), 0);
+  assert_string_equal(c->get("host:shared"), "kept");
+  assert_int_equal(c->remove("host:shared"), 0);
+}
+
 static void vault__put_get_replace_remove(void **state) {
   (void)state;
   destroyed = 0;
@@ -387,6 +409,7 @@ int main(void) {
       cmocka_unit_test(invoke_each__runs_in_dependency_order_and_backward),
       cmocka_unit_test(invoke_each__failures_are_collected_and_the_rest_runs),
       cmocka_unit_test(vault__put_get_replace_remove),
+      cmocka_unit_test(vault__without_an_extension__one_is_kept_not_one_per_reload),
       cmocka_unit_test(extension__set_newer__builds_one_and_reruns_on_init),
       cmocka_unit_test(live__under_v1__function_type_and_data_wrap),
       cmocka_unit_test(live_data__other_layout_without_upgrade__refused_and_kept),
