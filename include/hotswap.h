@@ -48,7 +48,8 @@ extern "C" {
   XX(EDEPEND, -4020, "a plugin's dependency changed but the plugin could not follow")  \
   XX(EBUSY, -4021, "too many old versions are still in use")                           \
   XX(ENOTFOUND, -4022, "no such symbol")                                               \
-  XX(ENOKEY, -4023, "no such key in the vault")
+  XX(ENOKEY, -4023, "no such key in the vault")                                        \
+  XX(ENOPREV, -4024, "the previous generation cannot be restored")
 
 enum hotswap_errno {
 #define HOTSWAP_ERRNO_ENUM_(name, value, msg) HOTSWAP_##name = (value),

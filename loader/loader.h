@@ -288,6 +288,17 @@ int ldr_retire_run(struct ldr_retire_result *res);
  * Waits for the reload token; returns 0, or -EDEADLK from inside a plugin hook. Thread-safe. */
 int ldr_retire_reclaim_gens(uint64_t before, size_t *freed);
 
+/* Go back to the previous generation while every version it routes to is still loaded:
+ * one new generation, committed with one store, routes every symbol as the previous one
+ * did, and each plugin's previous version becomes current again (the replaced one starts
+ * its grace period). No plugin hook runs: those versions were initialized when they were
+ * loaded. msg (LDR_ERR_MAX) gets "generation 7 (as generation 5): handler 1a2b -> 3c4d"
+ * on success or the reason, e.g. "no previous generation (generation 0 is the first)",
+ * "handler 3c4d was unloaded since generation 5", "'f' did not exist in generation 5".
+ * Returns 0, HOTSWAP_ENOPREV, -ENOMEM, or -EDEADLK from inside a plugin hook. *generation
+ * (may be NULL) gets the new generation's number. Thread-safe (takes the reload token). */
+int ldr_revert(uint64_t *generation, char *msg);
+
 /* ---------------------------------------------------------------------------------------
  * GOT walker (loader/got.c). General: works on any loaded object, so the shim reuses it to
  * retrofit the host's GOT entries onto trampolines.

@@ -333,3 +333,145 @@ void ldr_retire_status(const struct ldr_plugin *p, struct ldr_plugin_status *st)
     st->n_old++;
   }
 }
+
+/* ---- revert ------------------------------------------------------------------------- */
+
+struct find_gen {
+  uint64_t number;
+  const struct ldr_gen *g;
+};
+
+static void find_gen_cb(const struct ldr_gen *g, void *arg) {
+  struct find_gen *f = arg;
+  if (g->number == f->number)
+    f->g = g;
+}
+
+/* The version of p that generation `prev` routes to, NULL when none (new since, or
+ * retired: drop() takes retired versions out of the lists). */
+static struct ldr_version *version_in(const struct ldr_gen_refs *refs, const struct ldr_plugin *p) {
+  for (size_t i = 0; refs != NULL && i < refs->n; i++)
+    if (refs->v[i]->plugin == p)
+      return refs->v[i];
+  return NULL;
+}
+
+/* Which version of each plugin prev ran, into back[]; all must still be loaded. Returns 0
+ * or HOTSWAP_ENOPREV with the reason in msg. Called by the token holder. */
+static int revert_plan(const struct ldr_gen *prev, struct ldr_version **back, char *msg) {
+  unsigned long long n = (unsigned long long)prev->number;
+  for (size_t i = 0; i < ldr_registry_count(); i++) {
+    struct ldr_plugin *p = ldr_registry_at(i);
+    struct ldr_version *v = version_in(prev->user, p);
+    if (v == NULL && p->loads <= 1) /* its only version is current: new since */
+      snprintf(msg, LDR_ERR_MAX, "plugin %s did not exist in generation %llu", p->name, n);
+    else if (v == NULL)
+      snprintf(msg, LDR_ERR_MAX, "the version of %s that generation %llu ran was unloaded "
+               "since (retired)", p->name, n);
+    else if (v->handle == NULL || (v != p->current && v != p->current->older))
+      snprintf(msg, LDR_ERR_MAX, "%s %s (generation %llu) is no longer loaded", p->name,
+               v->version, n);
+    else
+      back[i] = v;
+    if (back[i] == NULL)
+      return HOTSWAP_ENOPREV;
+  }
+  return 0;
+}
+
+/* Make v (p's current or previous version) current again, in generation `number`. Under
+ * the registry mutex; cannot fail (gens[] room was reserved). */
+static void swap_back(struct ldr_plugin *p, struct ldr_version *v, uint64_t number) {
+  v->gens[v->n_gens++] = number;
+  if (v == p->current)
+    return;
+  struct ldr_version *c = p->current;
+  c->older = v->older;
+  v->older = c;
+  p->current = v;
+  c->replaced_ns = ldr_now_ns(); /* starts its grace period */
+  c->held_ns = 0;
+  v->replaced_ns = 0;
+  v->held_ns = 0;
+  v->why[0] = '\0';
+}
+
+/* Build and commit the restored generation. Called by the token holder. */
+static int revert_commit(const struct ldr_gen *prev, struct ldr_version **back,
+                         struct ldr_gen_refs *refs, uint64_t *generation, char *msg) {
+  struct ldr_gen_builder *b = NULL;
+  int rc = ldr_gen_begin(&b);
+  if (rc == 0)
+    rc = ldr_gen_restore(b, prev, msg);
+  if (rc != 0) {
+    if (msg[0] == '\0')
+      snprintf(msg, LDR_ERR_MAX, "%s", hotswap_strerror(rc));
+    ldr_gen_abort(b);
+    return rc == HOTSWAP_ENOTFOUND ? HOTSWAP_ENOPREV : rc;
+  }
+  size_t np = ldr_registry_count(), len;
+  ldr_reg_lock();
+  const struct ldr_gen *g = ldr_gen_commit(b, refs);
+  len = (size_t)snprintf(msg, LDR_ERR_MAX, "generation %llu (as generation %llu):",
+                         (unsigned long long)g->number, (unsigned long long)prev->number);
+  for (size_t i = 0; i < np; i++) {
+    struct ldr_plugin *p = ldr_registry_at(i);
+    if (back[i] != p->current && len < LDR_ERR_MAX)
+      len += (size_t)snprintf(msg + len, LDR_ERR_MAX - len, " %s %s -> %s", p->name,
+                              p->current->version, back[i]->version);
+    swap_back(p, back[i], g->number);
+  }
+  ldr_reg_unlock();
+  if (generation != NULL)
+    *generation = g->number;
+  return 0;
+}
+
+/* ldr_revert with the reload token held. */
+static int revert_locked(uint64_t *generation, char *msg) {
+  const struct ldr_gen *cur = ldr_gen_current();
+  if (cur == NULL || cur->number == 0) {
+    snprintf(msg, LDR_ERR_MAX, "no previous generation (%s)",
+             cur == NULL ? "nothing is loaded" : "generation 0 is the first");
+    return HOTSWAP_ENOPREV;
+  }
+  struct find_gen f = {.number = cur->number - 1};
+  ldr_gen_foreach(find_gen_cb, &f);
+  if (f.g == NULL || f.g->user == NULL) {
+    snprintf(msg, LDR_ERR_MAX, "generation %llu is no longer kept",
+             (unsigned long long)(cur->number - 1));
+    return HOTSWAP_ENOPREV;
+  }
+  size_t np = ldr_registry_count();
+  struct ldr_version **back = calloc(np + 1, sizeof(*back));
+  struct ldr_gen_refs *refs = malloc(sizeof(*refs) + (np + 1) * sizeof(refs->v[0]));
+  int rc = back != NULL && refs != NULL ? revert_plan(f.g, back, msg) : -ENOMEM;
+  for (size_t i = 0; rc == 0 && i < np; i++) {
+    refs->v[i] = back[i];
+    refs->n = i + 1;
+    rc = ldr_version_reserve_gen(back[i]);
+  }
+  if (rc == -ENOMEM)
+    snprintf(msg, LDR_ERR_MAX, "out of memory");
+  if (rc == 0) {
+    if (np == 0)
+      refs->n = 0;
+    rc = revert_commit(f.g, back, refs, generation, msg);
+  }
+  if (rc != 0)
+    free(refs);
+  free(back);
+  return rc;
+}
+
+int ldr_revert(uint64_t *generation, char *msg) {
+  msg[0] = '\0';
+  int rc = ldr_token_acquire();
+  if (rc != 0) {
+    snprintf(msg, LDR_ERR_MAX, "called from inside a plugin hook");
+    return rc;
+  }
+  rc = revert_locked(generation, msg);
+  ldr_token_release();
+  return rc;
+}

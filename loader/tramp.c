@@ -10,9 +10,11 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "loader/loader.h"
 #include "loader/tramp.h"
 
 _Static_assert(offsetof(struct ldr_gen, targets) == LDR_GEN_TARGETS_OFFSET,
@@ -184,6 +186,30 @@ void *ldr_gen_staged_target(const struct ldr_gen_builder *b, const char *symbol)
   void *t = gen_target(&b->box->gen, map_slot(symbol, false));
   pthread_mutex_unlock(&table_lock);
   return t;
+}
+
+/* Point every slot of the staged generation back at its target in `old` (a generation
+ * still allocated). A slot the staged generation defines that `old` did not is refused:
+ * its trampoline may already be in callers' hands, and nothing would stay for it to reach.
+ * Returns 0, -EINVAL, or HOTSWAP_ENOTFOUND with "'name' did not exist in generation N"
+ * in err (LDR_ERR_MAX bytes). Thread-safe; the staged generation is unchanged on error. */
+int ldr_gen_restore(struct ldr_gen_builder *b, const struct ldr_gen *old, char *err) {
+  if (b == NULL || old == NULL)
+    return -EINVAL;
+  pthread_mutex_lock(&table_lock);
+  struct ldr_gen *g = &b->box->gen;
+  for (size_t i = 0; i < g->n; i++) {
+    if (g->targets[i] != NULL && (i >= old->n || old->targets[i] == NULL)) {
+      snprintf(err, LDR_ERR_MAX, "'%s' did not exist in generation %llu", slot_names[i],
+               (unsigned long long)old->number);
+      pthread_mutex_unlock(&table_lock);
+      return HOTSWAP_ENOTFOUND;
+    }
+  }
+  for (size_t i = 0; i < g->n && i < old->n; i++)
+    g->targets[i] = old->targets[i];
+  pthread_mutex_unlock(&table_lock);
+  return 0;
 }
 
 /* Closes the open builder and wakes one waiting in ldr_gen_begin. Called with table_lock. */

@@ -47,6 +47,10 @@ int ldr_gen_begin(struct ldr_gen_builder **out);
 int ldr_gen_set(struct ldr_gen_builder *b, const char *symbol, void *target);
 /* Target of `symbol` in the staged generation, NULL when it has none. */
 void *ldr_gen_staged_target(const struct ldr_gen_builder *b, const char *symbol);
+/* Make the staged generation route every symbol as `old` (an allocated generation) did.
+ * Returns 0, -EINVAL, or HOTSWAP_ENOTFOUND when the staged generation defines a symbol
+ * `old` did not ("'name' did not exist in generation N" in err, LDR_ERR_MAX bytes). */
+int ldr_gen_restore(struct ldr_gen_builder *b, const struct ldr_gen *old, char *err);
 /* Drop a staged generation; the current one is untouched. */
 void ldr_gen_abort(struct ldr_gen_builder *b);
 /* Publish the staged generation with one atomic release store and free the builder.

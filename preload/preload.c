@@ -53,9 +53,11 @@ static void on_control(const char *request, char **reply) {
       *reply = strdup("{\"ok\":false,\"error\":\"ETIMEDOUT\",\"message\":\"reload did not "
                       "finish within 120 s\"}");
     }
+  } else if (strcmp(request, "revert") == 0) {
+    *reply = pre_revert_json();
   } else {
     *reply = strdup("{\"ok\":false,\"error\":\"EINVAL\",\"message\":\"unknown request; "
-                    "expected status or reload\"}");
+                    "expected status, reload or revert\"}");
   }
 }
 

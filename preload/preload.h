@@ -158,6 +158,14 @@ int pre_stacks_busy(const struct ldr_text_range *r, size_t n, char *why);
  * can still use a generation numbered below it (ldr_retire_reclaim_gens). Lock-free. */
 uint64_t pre_stacks_quiet_mark(void);
 
+/* ---- reloader.c: revert ------------------------------------------------------------ */
+
+/* The control socket's "revert" request: ldr_revert, logged ("revert ok: ..." or "revert
+ * refused: <reason>"), answered as one JSON line {"ok","rc","error","generation",
+ * "message":"revert ok: generation 7 (as generation 5): ..."}. Caller frees; NULL when out
+ * of memory. Thread-safe (waits for a running reload). */
+char *pre_revert_json(void);
+
 /* ---- retrofit.c, dl.c -------------------------------------------------------------- */
 
 /* Record that the object `map`, loaded by ld.so, is generation 0 of a plugin: GOT entries

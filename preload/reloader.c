@@ -216,3 +216,34 @@ void pre_reloader_after_fork(int fd) {
   if (pre_thread_start(&t, reloader_main, NULL) != 0)
     pre_log("fork: cannot start the reloader thread in the child; reloads disabled");
 }
+
+/* Append s to buf (n bytes) as the body of a JSON string (quotes and controls escaped). */
+static void json_body(char *buf, size_t n, const char *s) {
+  size_t len = strlen(buf);
+  for (; *s != '\0' && len + 7 < n; s++) {
+    unsigned char c = (unsigned char)*s;
+    if (c == '"' || c == '\\')
+      len += (size_t)snprintf(buf + len, n - len, "\\%c", c);
+    else if (c < 0x20)
+      len += (size_t)snprintf(buf + len, n - len, "\\u%04x", c);
+    else
+      buf[len++] = (char)c, buf[len] = '\0';
+  }
+}
+
+char *pre_revert_json(void) {
+  char msg[LDR_ERR_MAX], out[LDR_ERR_MAX * 2 + 160];
+  uint64_t gen = 0;
+  int rc = ldr_revert(&gen, msg);
+  if (rc == 0)
+    pre_log("revert ok: %s", msg);
+  else
+    pre_log("revert refused: %s", msg);
+  snprintf(out, sizeof(out), "{\"ok\":%s,\"rc\":%d,\"error\":\"%s\",\"generation\":%llu,"
+           "\"message\":\"revert %s: ", rc == 0 ? "true" : "false", rc,
+           rc == 0 ? "" : hotswap_err_name(rc), (unsigned long long)gen,
+           rc == 0 ? "ok" : "refused");
+  json_body(out, sizeof(out) - 3, msg);
+  strcat(out, "\"}");
+  return strdup(out);
+}

@@ -8,6 +8,7 @@
 int cmd_inspect(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_reload(int argc, char **argv);
+int cmd_revert(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_build(int argc, char **argv);
 

@@ -14,6 +14,7 @@ static const struct command commands[] = {
     {"inspect", cmd_inspect, "show what a plugin file exports, its hooks and version"},
     {"check", cmd_check, "tell whether a new build may replace a running one"},
     {"reload", cmd_reload, "reload the plugins of a running daemon and report the outcome"},
+    {"revert", cmd_revert, "make a running daemon serve its previous generation again"},
     {"status", cmd_status, "show what a running daemon serves and its last reload"},
     {"build", cmd_build, "compile a plugin folder, stamped from git, with its live table"},
 };

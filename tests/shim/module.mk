@@ -19,3 +19,5 @@ $(RETIRE_NODELETE): $(LEGACY_SRC)/handler.c $(LEGACY_SRC)/handler.h | $(DEPS_OK)
 	  -Wl,-z,nodelete $< -o $@
 TEST_DEPS += $(RETIRE_NODELETE)
 TESTS += tests/shim/test_retire.sh
+# --- revert (h-retire2) -------------------------------------------------------------------
+TESTS += tests/shim/test_revert.sh
