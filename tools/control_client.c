@@ -1,6 +1,7 @@
 /* control_client.c - finds a daemon's control socket and exchanges one request with it. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <getopt.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
@@ -15,6 +16,7 @@
 
 #include "tools/control_client.h"
 #include "tools/jsonread.h"
+#include "tools/util.h"
 
 pid_t cc_parse_pid(const char *s) {
   char *end;
@@ -181,4 +183,50 @@ int cc_ask(const char *cmd, const char *pid_arg, const char *request, int timeou
     return 2;
   }
   return 0;
+}
+
+int cc_action_command(const char *cmd, int argc, char **argv, void (*usage)(FILE *)) {
+  static const struct option opts[] = {{"timeout", required_argument, NULL, 't'},
+                                       {"json", no_argument, NULL, 'j'},
+                                       {"help", no_argument, NULL, 'h'},
+                                       {NULL, 0, NULL, 0}};
+  double timeout = 60;
+  int json = 0, c;
+  optind = 1;
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+    char *end;
+    if (c == 'h')
+      return usage(stdout), 0;
+    if (c == 'j') {
+      json = 1;
+    } else if (c == 't') {
+      timeout = strtod(optarg, &end);
+      if (*end != '\0' || !(timeout > 0) || timeout > 86400) {
+        fprintf(stderr, "hotswap %s: --timeout wants seconds, got '%s'\n", cmd, optarg);
+        return usage(stderr), 2;
+      }
+    } else {
+      cli_bad_option(cmd, argc, argv);
+      return usage(stderr), 2;
+    }
+  }
+  if (argc - optind != 1) {
+    fprintf(stderr, "hotswap %s: expected one PID\n", cmd);
+    return usage(stderr), 2;
+  }
+  char *reply = NULL;
+  struct jr *doc = NULL;
+  int rc = cc_ask(cmd, argv[optind], cmd, (int)(timeout * 1000), &reply, &doc);
+  if (rc != 0)
+    return rc < 0 ? (usage(stderr), 2) : rc;
+  int ok = jr_bool(doc, "ok");
+  if (json)
+    printf("%s\n", reply);
+  else
+    fprintf(ok ? stdout : stderr, "%s\n", jr_str(doc, "message"));
+  rc = ok ? 0 : strcmp(jr_str(doc, "error"), "ETIMEDOUT") == 0 ? 2 : 1;
+  jr_free(doc);
+  free(reply);
+  return rc;
 }

@@ -3,6 +3,7 @@
 #define HOTSWAP_TOOLS_CONTROL_CLIENT_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 /* Find the control socket of process `pid`: the HOTSWAP_CONTROL or XDG_RUNTIME_DIR in its
@@ -25,6 +26,12 @@ struct jr;
  * not a number (the caller prints its usage). */
 int cc_ask(const char *cmd, const char *pid_arg, const char *request, int timeout_ms,
            char **reply, struct jr **doc);
+
+/* The whole of `hotswap reload` and `hotswap revert` but their usage text: parse
+ * [--timeout S] [--json] [--help] PID, send the request named `cmd`, print the daemon's
+ * message (stdout when ok, stderr when refused) or its JSON. Returns the exit status: 0 ok,
+ * 1 refused, 2 usage error or the process cannot be reached or did not answer in time. */
+int cc_action_command(const char *cmd, int argc, char **argv, void (*usage)(FILE *));
 
 /* Parse "PID" (a positive decimal). Returns the pid or -1. */
 pid_t cc_parse_pid(const char *s);
