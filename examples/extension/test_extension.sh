@@ -3,20 +3,11 @@
 # the cat plugin sets the host's extension in hotswap_on_init, the host calls its meow
 # every heartbeat; after reload.sh the same calls reach the new build.
 . "$(dirname "$0")/../../tests/lib.sh"
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-case $BUILD in /*) B=$BUILD ;; *) B=$ROOT/$BUILD ;; esac
-# A private build folder for the demo's files, sharing the built artefacts.
-export BUILD=$T_TMP/build
-mkdir -p "$BUILD/examples/extension"
-ln -s "$B/hotswap" "$B/libhotswap_preload.so" "$BUILD/"
-ln -s "$B/examples/extension/host" "$BUILD/examples/extension/host"
-export XDG_RUNTIME_DIR=$T_TMP/run TMPDIR=$T_TMP
-mkdir -m 700 "$XDG_RUNTIME_DIR"
-OUT=$T_TMP/out
+. "$(dirname "$0")/../demo_test.sh"
+demo_setup extension
 
 "$ROOT/examples/extension/run.sh" 100 >"$OUT" 2>&1 &
 HPID=$!; t_reap "$HPID"
-wait_for() { for _ in $(seq 100); do grep -qF "$1" "$OUT" && return 0; sleep 0.05; done; cat "$OUT"; return 1; }
 t_check "on_init runs before main() without an extension" wait_for "[cat build 1] hotswap_on_init: no extension yet"
 t_check "registering the constructor runs on_init again, which sets meow" \
   wait_for "[cat build 1] hotswap_on_init: extension.meow set"

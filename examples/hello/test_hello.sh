@@ -3,20 +3,11 @@
 # the plugin built by `hotswap build`, reload.sh rebuilds and reloads it, and the host's
 # output shows the lifecycle of both builds and greetings from the new one.
 . "$(dirname "$0")/../../tests/lib.sh"
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-case $BUILD in /*) B=$BUILD ;; *) B=$ROOT/$BUILD ;; esac
-# A private build folder for the demo's files, sharing the built artefacts.
-export BUILD=$T_TMP/build
-mkdir -p "$BUILD/examples/hello"
-ln -s "$B/hotswap" "$B/libhotswap_preload.so" "$BUILD/"
-ln -s "$B/examples/hello/host" "$BUILD/examples/hello/host"
-export XDG_RUNTIME_DIR=$T_TMP/run TMPDIR=$T_TMP
-mkdir -m 700 "$XDG_RUNTIME_DIR"
-OUT=$T_TMP/out
+. "$(dirname "$0")/../demo_test.sh"
+demo_setup hello
 
 "$ROOT/examples/hello/run.sh" 100 >"$OUT" 2>&1 &
 HPID=$!; t_reap "$HPID"
-wait_for() { for _ in $(seq 100); do grep -qF "$1" "$OUT" && return 0; sleep 0.05; done; cat "$OUT"; return 1; }
 t_check "the plugin is loaded at start-up: on_load and on_init run" \
   bash -c "$(declare -f wait_for); OUT=$OUT; wait_for '[hello build 1] hotswap_on_init' && grep -qF '[hello build 1] hotswap_on_load' $OUT"
 t_check "the host greets through hotswap_invoke_each" wait_for "[hello build 1] Hello, world!"

@@ -4,19 +4,11 @@
 # layout and a live_job_upgrade; jobs queued under build 1 are upgraded and handled by
 # build 2's live_job_run, and at SIGTERM every queued job has been handled.
 . "$(dirname "$0")/../../tests/lib.sh"
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-case $BUILD in /*) B=$BUILD ;; *) B=$ROOT/$BUILD ;; esac
-export BUILD=$T_TMP/build
-mkdir -p "$BUILD/examples/livex"
-ln -s "$B/hotswap" "$B/libhotswap_preload.so" "$BUILD/"
-ln -s "$B/examples/livex/host" "$BUILD/examples/livex/host"
-export XDG_RUNTIME_DIR=$T_TMP/run TMPDIR=$T_TMP
-mkdir -m 700 "$XDG_RUNTIME_DIR"
-OUT=$T_TMP/out
+. "$(dirname "$0")/../demo_test.sh"
+demo_setup livex
 
 "$ROOT/examples/livex/run.sh" 2 >"$OUT" 2>&1 &
 HPID=$!; t_reap "$HPID"
-wait_for() { for _ in $(seq 100); do grep -qF "$1" "$OUT" && return 0; sleep 0.05; done; cat "$OUT"; return 1; }
 t_check "build 1's live_job_run handles the queued jobs" wait_for "host: jobs now handled by build 1 (was 0)"
 t_check "without the shim the host says how to start it" \
   bash -c "'$B/examples/livex/host' 2>&1 | grep -qF 'hotswap is not loaded; start me with examples/livex/run.sh'"

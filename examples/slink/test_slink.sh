@@ -4,17 +4,9 @@
 # reaches build 2's live_Woof. Static: run.sh --static links libdog.a into the host, the
 # lifecycle hooks run without the shim, and reload.sh's request is refused with the reason.
 . "$(dirname "$0")/../../tests/lib.sh"
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-case $BUILD in /*) B=$BUILD ;; *) B=$ROOT/$BUILD ;; esac
-# A private build folder for the demo's files, sharing the built artefacts.
-export BUILD=$T_TMP/build
-mkdir -p "$BUILD/examples/slink"
-ln -s "$B/hotswap" "$B/libhotswap_preload.so" "$B/libhotswap_static.a" "$BUILD/"
-ln -s "$B/examples/slink/host" "$BUILD/examples/slink/host"
-export XDG_RUNTIME_DIR=$T_TMP/run TMPDIR=$T_TMP
-mkdir -m 700 "$XDG_RUNTIME_DIR"
-OUT=$T_TMP/out
-wait_for() { for _ in $(seq 200); do grep -qF "$1" "$OUT" && return 0; sleep 0.05; done; cat "$OUT"; return 1; }
+. "$(dirname "$0")/../demo_test.sh"
+demo_setup slink libhotswap_static.a
+WAIT_TRIES=200
 
 # --- dynamic: reloadable under the shim ----------------------------------------------------
 "$ROOT/examples/slink/run.sh" --dynamic 100 >"$OUT" 2>&1 &

@@ -3,20 +3,12 @@
 # alpha, beta and gamma built with one stamp; every pulse runs gamma -> beta -> alpha;
 # reload.sh rebuilds all three with a new stamp, and every line of a pulse shows it.
 . "$(dirname "$0")/../../tests/lib.sh"
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-case $BUILD in /*) B=$BUILD ;; *) B=$ROOT/$BUILD ;; esac
-export BUILD=$T_TMP/build
-mkdir -p "$BUILD/examples/trine"
-ln -s "$B/hotswap" "$B/libhotswap_preload.so" "$BUILD/"
-ln -s "$B/examples/trine/host" "$BUILD/examples/trine/host"
-export XDG_RUNTIME_DIR=$T_TMP/run TMPDIR=$T_TMP
-mkdir -m 700 "$XDG_RUNTIME_DIR"
-OUT=$T_TMP/out
+. "$(dirname "$0")/../demo_test.sh"
+demo_setup trine
 S=$BUILD/examples/trine/stamp
 
 "$ROOT/examples/trine/run.sh" 100 >"$OUT" 2>&1 &
 HPID=$!; t_reap "$HPID"
-wait_for() { for _ in $(seq 100); do grep -qF "$1" "$OUT" && return 0; sleep 0.05; done; cat "$OUT"; return 1; }
 wait_for "host: pulse -> (1, 2, 3)" >/dev/null
 s1=$(cat "$S")
 t_check "the pulse reaches alpha through beta" wait_for "[alpha $s1] one: x = 1"
