@@ -23,6 +23,7 @@
 #include "loader/api.h"
 #include "loader/loader.h"
 #include "tests/api/api_fixture.h"
+#include "tests/unit/test_util.h"
 
 static char dir[64];
 static char paths[4][4200]; /* libap_alpha.so, libap_beta.so, libap_zulu.so, libap_quiet.so */
@@ -31,21 +32,12 @@ static struct ldr_report rep;
 /* Copy fixture `fixture` ("ap_alpha-v2") over <dir>/lib<name>.so by a rename, as a deploy
  * does. */
 static void install(const char *fixture, int slot) {
-  char src[4096], tmp[4300], name[64];
+  char src[4096], name[64];
   snprintf(src, sizeof(src), "%s/%s.so", API_FIXTURE_DIR, fixture);
   snprintf(name, sizeof(name), "%s", fixture);
   *strchr(name, '-') = '\0';
   snprintf(paths[slot], sizeof(paths[slot]), "%s/lib%s.so", dir, name);
-  snprintf(tmp, sizeof(tmp), "%s.new", paths[slot]);
-  int in = open(src, O_RDONLY), out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  assert_true(in >= 0 && out >= 0);
-  char buf[65536];
-  ssize_t n;
-  while ((n = read(in, buf, sizeof(buf))) > 0)
-    assert_int_equal(write(out, buf, (size_t)n), n);
-  close(in);
-  close(out);
-  assert_int_equal(rename(tmp, paths[slot]), 0);
+  tu_install(src, paths[slot]);
 }
 
 /* One reload of the four plugins, with a staged vault, the way the shim does it. */

@@ -25,6 +25,7 @@
 #include "elf/elf.h"
 #include "loader/loader.h"
 #include "loader/tramp.h"
+#include "tests/unit/test_util.h"
 
 #if !defined(LIFE_FIXTURE_DIR) || !defined(ADOPT_LINK_SO)
 #error "LIFE_FIXTURE_DIR and ADOPT_LINK_SO must name the fixtures"
@@ -97,37 +98,15 @@ static void got__program_dispatch_table__is_listed_as_abs_entries(void **state) 
 static int host_data;
 static struct ldr_report rep;
 
-static char *new_dir(void) {
-  char *d = strdup("/tmp/hotswap-adopt.XXXXXX");
-  assert_non_null(d);
-  assert_non_null(mkdtemp(d));
-  return d;
-}
-
-static void rm_dir(char *dir) {
-  char cmd[4200];
-  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-  assert_int_equal(system(cmd), 0);
-  free(dir);
-}
+static char *new_dir(void) { return tu_new_dir("/tmp/hotswap-adopt.XXXXXX"); }
+static void rm_dir(char *dir) { tu_rm_dir(dir); }
 
 /* Copy fixture `fixture` to <dir>/lib<name>.so by a rename, as a deploy does; path in out. */
 static void install(const char *dir, const char *fixture, const char *name, char out[4096]) {
-  char src[4096], tmp[4200];
+  char src[4096];
   snprintf(src, sizeof(src), "%s/%s.so", LIFE_FIXTURE_DIR, fixture);
   snprintf(out, 4096, "%s/lib%s.so", dir, name);
-  snprintf(tmp, sizeof(tmp), "%s.new", out);
-  int in = open(src, O_RDONLY);
-  assert_true(in >= 0);
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  assert_true(fd >= 0);
-  char buf[65536];
-  ssize_t n;
-  while ((n = read(in, buf, sizeof(buf))) > 0)
-    assert_int_equal(write(fd, buf, (size_t)n), n);
-  close(in);
-  close(fd);
-  assert_int_equal(rename(tmp, out), 0);
+  tu_install(src, out);
 }
 
 /* One reload with adopt_loaded of up to two paths (second may be NULL). */
@@ -140,21 +119,10 @@ static int reload_adopt(const char *a, const char *b) {
 }
 
 static const struct ldr_plugin_result *result_of(const char *name) {
-  for (size_t i = 0; i < rep.n_plugins; i++) {
-    if (strcmp(rep.plugins[i].name, name) == 0)
-      return &rep.plugins[i];
-  }
-  fail_msg("no result for plugin %s", name);
-  return NULL;
+  return tu_result_of(&rep, name);
 }
 
-static void *tramp_of(const char *symbol) {
-  void *t = NULL;
-  assert_int_equal(ldr_route(symbol, &t), 0);
-  return t;
-}
-
-static int call_int(const char *symbol) { return ((int (*)(void))tramp_of(symbol))(); }
+static int call_int(const char *symbol) { return tu_call_int(symbol); }
 
 static int is_loaded_cb(struct dl_phdr_info *info, size_t size, void *arg) {
   (void)size;
@@ -208,7 +176,7 @@ static void adopt__linked_library__becomes_first_version(void **state) {
   assert_ptr_equal(ldr_current_target("adopt_answer"), (void *)adopt_answer);
   assert_ptr_equal(ldr_current_target("adopt_total"), (void *)adopt_total);
   assert_int_equal(call_int("adopt_answer"), 1);
-  assert_ptr_equal(((void *(*)(void))tramp_of("adopt_seen_data"))(), &host_data);
+  assert_ptr_equal(((void *(*)(void))tu_tramp("adopt_seen_data"))(), &host_data);
   char line[1024], want[256];
   ldr_report_format(&rep, line, sizeof(line));
   snprintf(want, sizeof(want), ": adopt %s adopted (5 symbols)", r->new_version);
@@ -221,8 +189,8 @@ static void adopt__linked_library__becomes_first_version(void **state) {
   assert_int_equal(st.plugins[0].last_action, LDR_ADOPTED);
   ldr_status_free(&st);
   /* What the shim does next: point the program's table at the trampolines. */
-  assert_int_equal(ldr_got_write((void **)&routes_p[0].fn, tramp_of("adopt_answer")), 0);
-  assert_int_equal(ldr_got_write((void **)&routes_p[1].fn, tramp_of("adopt_total")), 0);
+  assert_int_equal(ldr_got_write((void **)&routes_p[0].fn, tu_tramp("adopt_answer")), 0);
+  assert_int_equal(ldr_got_write((void **)&routes_p[1].fn, tu_tramp("adopt_total")), 0);
   assert_int_equal(routes_p[0].fn(), 1);
 }
 

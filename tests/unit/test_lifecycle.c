@@ -29,6 +29,7 @@
 #include "loader/lifecycle_int.h"
 #include "loader/loader.h"
 #include "loader/tramp.h"
+#include "tests/unit/test_util.h"
 
 #ifndef LIFE_FIXTURE_DIR
 #error "LIFE_FIXTURE_DIR must name the folder of the built fixture plugins"
@@ -56,42 +57,22 @@ static int count_in_log(const char *what) {
 static int host_data;                 /* what hotswap_on_load receives */
 static int vault_stand_in;            /* the vault is opaque for now */
 static struct ldr_report rep;         /* the last report */
+/* Room for an expected reason built from a full path; compared exactly with the report. */
+#define WANT_MAX (LDR_ERR_MAX + 4096)
+
 static char paths[8][4096];           /* lib<name>.so in the test's folder */
 static bool opt_insecure;             /* what reload() passes as opts.allow_insecure */
 
-/* A fresh private folder per test. */
-static char *new_dir(void) {
-  char *d = strdup("/tmp/hotswap-life.XXXXXX");
-  assert_non_null(d);
-  assert_non_null(mkdtemp(d));
-  return d;
-}
-
-static void rm_dir(char *dir) {
-  char cmd[4200];
-  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-  assert_int_equal(system(cmd), 0);
-  free(dir);
-}
+static char *new_dir(void) { return tu_new_dir("/tmp/hotswap-life.XXXXXX"); }
+static void rm_dir(char *dir) { tu_rm_dir(dir); }
 
 /* Install fixture `fixture` (e.g. "alpha-v2") as <dir>/lib<name>.so, replacing the file by a
  * rename the way a deploy does, and return the path (a static buffer slot). */
 static const char *install(const char *dir, const char *fixture, const char *name, int slot) {
-  char src[4096], tmp[4200];
+  char src[4096];
   snprintf(src, sizeof(src), "%s/%s.so", LIFE_FIXTURE_DIR, fixture);
   snprintf(paths[slot], sizeof(paths[slot]), "%s/lib%s.so", dir, name);
-  snprintf(tmp, sizeof(tmp), "%s.new", paths[slot]);
-  int in = open(src, O_RDONLY);
-  assert_true(in >= 0);
-  int out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  assert_true(out >= 0);
-  char buf[65536];
-  ssize_t n;
-  while ((n = read(in, buf, sizeof(buf))) > 0)
-    assert_int_equal(write(out, buf, (size_t)n), n);
-  close(in);
-  close(out);
-  assert_int_equal(rename(tmp, paths[slot]), 0);
+  tu_install(src, paths[slot]);
   return paths[slot];
 }
 
@@ -112,28 +93,10 @@ static int reload(const char *first, ...) {
   return ldr_reload(list, n, &opts, &rep);
 }
 
-/* Call int fn(void) `symbol` through its trampoline. */
-static int call_int(const char *symbol) {
-  void *tramp = NULL;
-  assert_int_equal(ldr_route(symbol, &tramp), 0);
-  int (*fn)(void) = (int (*)(void))tramp;
-  return fn();
-}
-
-static void *call_ptr(const char *symbol) {
-  void *tramp = NULL;
-  assert_int_equal(ldr_route(symbol, &tramp), 0);
-  void *(*fn)(void) = (void *(*)(void))tramp;
-  return fn();
-}
-
+static int call_int(const char *symbol) { return tu_call_int(symbol); }
+static void *call_ptr(const char *symbol) { return ((void *(*)(void))tu_tramp(symbol))(); }
 static const struct ldr_plugin_result *result_of(const char *name) {
-  for (size_t i = 0; i < rep.n_plugins; i++) {
-    if (strcmp(rep.plugins[i].name, name) == 0)
-      return &rep.plugins[i];
-  }
-  fail_msg("no result for plugin %s", name);
-  return NULL;
+  return tu_result_of(&rep, name);
 }
 
 static uint64_t generation(void) {
@@ -232,7 +195,7 @@ static void reload_bad_victim(const char *variant, int want_rc, const char *want
 static void failure__snapshot_missing_file__old_generation_serves(void **state) {
   (void)state;
   fail_setup_once();
-  char want[LDR_ERR_MAX];
+  char want[WANT_MAX];
   snprintf(want, sizeof(want),
            "libfl_victim.so: snapshot: cannot open '%s/libfl_victim.so': No such file or "
            "directory",
@@ -242,7 +205,7 @@ static void failure__snapshot_missing_file__old_generation_serves(void **state) 
 
 static void failure__validate_dropped_function__old_generation_serves(void **state) {
   (void)state;
-  char want[LDR_ERR_MAX];
+  char want[WANT_MAX];
   snprintf(want, sizeof(want), "libfl_victim.so: validate: " ELF_R_DROPS_FUNC,
            "fl_victim_extra");
   reload_bad_victim("fl_victim-v2-drop", HOTSWAP_EINCOMPAT, want, 0, 0);
@@ -329,7 +292,7 @@ static void names__duplicate_file_or_note_name__is_rejected(void **state) {
   const char *x = install(d1, "dup-v1", "dup", 0);
   const char *y = install(d2, "dup-v1", "dup", 1);
   assert_int_equal(reload(x, y, NULL), HOTSWAP_EDUPNAME);
-  char want[LDR_ERR_MAX];
+  char want[WANT_MAX];
   snprintf(want, sizeof(want), "libdup.so: snapshot: duplicate plugin name 'dup' (also '%s')",
            x);
   assert_string_equal(rep.error, want);
@@ -664,7 +627,7 @@ static void status__reports_plugins_and_last_result(void **state) {
   assert_true(st.has_generation);
   assert_int_equal(st.generation, gen);
   assert_int_equal(st.last_rc, -ENOENT);
-  char want[LDR_ERR_MAX];
+  char want[WANT_MAX];
   snprintf(want, sizeof(want),
            "libstat.so: snapshot: cannot open '%s': No such file or directory", p);
   assert_string_equal(st.last_error, want);
@@ -908,7 +871,7 @@ static void insecure__world_writable_file__is_refused_unless_allowed(void **stat
   assert_int_equal(chmod(p, 0666), 0);
   uint64_t gen = generation();
   assert_int_equal(reload(p, NULL), HOTSWAP_EINSECURE);
-  char want[LDR_ERR_MAX];
+  char want[WANT_MAX];
   snprintf(want, sizeof(want),
            "libins.so: snapshot: '%s' is writable by every user (mode 0666): another user "
            "could replace the plugin; fix with chmod o-w, or set HOTSWAP_INSECURE=1",
@@ -931,7 +894,7 @@ static void insecure__world_writable_folder__is_refused_unless_allowed(void **st
   const char *p = install(dir, "insd-v1", "insd", 0);
   assert_int_equal(chmod(dir, 0777), 0);
   assert_int_equal(reload(p, NULL), HOTSWAP_EINSECURE);
-  char want[LDR_ERR_MAX];
+  char want[WANT_MAX];
   snprintf(want, sizeof(want),
            "libinsd.so: snapshot: folder '%s' is writable by every user (mode 0777): another "
            "user could replace the plugin; fix with chmod o-w, or set HOTSWAP_INSECURE=1",
