@@ -90,11 +90,11 @@ void pre_last_outcome(struct pre_outcome *out) {
  * checks did not prove that for enough of them (or nothing else waits), one more round with
  * no text ranges does. Returns how many were freed. */
 static size_t reclaim_gens(const struct ldr_retire_result *r) {
-  size_t todo = ldr_gen_reclaimable(ldr_gen_mark());
-  if (todo == 0)
+  size_t reclaimable = ldr_gen_reclaimable(ldr_gen_mark());
+  if (reclaimable == 0)
     return 0;
   if (ldr_gen_reclaimable(pre_stacks_quiet_mark()) == 0 &&
-      (todo >= RECLAIM_BATCH || r->waiting == 0)) {
+      (reclaimable >= RECLAIM_BATCH || r->waiting == 0)) {
     char why[LDR_ERR_MAX];
     pre_stacks_busy(NULL, 0, why); /* a thread that did not answer: nothing is freed */
   }
