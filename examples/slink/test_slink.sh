@@ -21,8 +21,9 @@ t_check "dynamic: reload.sh exits 0" [ $? -eq 0 ]
 t_check "dynamic: reload.sh prints what changed" grep -qE "reload 2 ok in .*: dog.so [0-9a-f]{7}(-dirty)? -> [0-9a-f]{7}(-dirty)?" "$T_TMP/reload.out"
 t_check "dynamic: the new build's hooks ran" wait_for "[dog build 2] hotswap_on_init"
 t_check "dynamic: the heartbeat now reaches build 2's live_Woof" wait_for "[dog build 2] live_Woof x"
-t_check "dynamic: build 1's live_Woof is no longer called" \
-  bash -c "! sed -n '/\\[dog build 2\\] hotswap_on_init/,\$p' '$OUT' | grep -qF '[dog build 1] live_Woof'"
+# Build 2's hooks run before the commit; once build 2 has answered, build 1 never may again.
+t_check "dynamic: build 1's live_Woof is no longer called once build 2's was" \
+  bash -c "! sed -n '/\\[dog build 2\\] live_Woof/,\$p' '$OUT' | grep -qF '[dog build 1] live_Woof'"
 cat "$T_TMP/reload.out"
 kill "$HPID"; wait "$HPID" 2>/dev/null
 
