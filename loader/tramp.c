@@ -55,6 +55,10 @@ static char *slot_names[LDR_TRAMP_MAX];
 static uint16_t name_map[MAP_CAP]; /* slot + 1, 0 = empty */
 static size_t slots_reserved;      /* slots given to a name, committed or not */
 static size_t slots_defined;       /* slots with a target in the committed generation */
+/* Slots whose trampoline ldr_route has given out (a GOT entry, a dlsym or hotswap_fn
+ * answer): someone may call it. Read by the lifecycle's error reasons, never on the call
+ * path. */
+static bool handed_out[LDR_TRAMP_MAX];
 static struct gen_box *newest_box; /* head of the chain of retained generations */
 
 static uint64_t name_hash(const char *s) {
@@ -261,7 +265,8 @@ const struct ldr_gen *ldr_gen_current(void) {
 }
 
 /* Stable trampoline address of `symbol`, valid for the life of the process. Only a symbol
- * with a target in the committed generation has one.
+ * with a target in the committed generation has one. Marks the trampoline as handed out
+ * (ldr_route_handed_out): from now on someone may call it.
  * Returns 0 and sets *tramp; HOTSWAP_ENOTFOUND; -EINVAL when an argument is NULL.
  * Thread-safe (takes the table lock; not async-signal-safe). */
 int ldr_route(const char *symbol, void **tramp) {
@@ -270,11 +275,25 @@ int ldr_route(const char *symbol, void **tramp) {
   pthread_mutex_lock(&table_lock);
   long slot = map_slot(symbol, false);
   bool ok = gen_target(committed(), slot) != NULL;
+  if (ok)
+    handed_out[slot] = true;
   pthread_mutex_unlock(&table_lock);
   if (!ok)
     return HOTSWAP_ENOTFOUND;
   *tramp = (void *)(ldr_tramp_base + (size_t)slot * LDR_TRAMP_SIZE);
   return 0;
+}
+
+/* Has ldr_route given out the trampoline of `symbol` (false for NULL or an unknown name)?
+ * Thread-safe (takes the table lock). */
+bool ldr_route_handed_out(const char *symbol) {
+  if (symbol == NULL)
+    return false;
+  pthread_mutex_lock(&table_lock);
+  long slot = map_slot(symbol, false);
+  bool out = slot >= 0 && handed_out[slot];
+  pthread_mutex_unlock(&table_lock);
+  return out;
 }
 
 /* Target that `symbol` reaches now (committed generation), NULL when not routed.

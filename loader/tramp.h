@@ -64,6 +64,10 @@ const struct ldr_gen *ldr_gen_current(void);
  * reload. Only symbols that the current generation defines have one. Returns 0 and sets
  * *tramp, or HOTSWAP_ENOTFOUND. Thread-safe, lock-free on the hit path is not promised. */
 int ldr_route(const char *symbol, void **tramp);
+/* True once ldr_route has given out the trampoline of `symbol` (the shim does for every GOT
+ * entry it retrofits and every dlsym/hotswap_fn answer): something may call the symbol
+ * through it. Never reset. Thread-safe; not for the call path (takes the table lock). */
+bool ldr_route_handed_out(const char *symbol);
 /* Target that `symbol` reaches now, NULL when not routed. */
 void *ldr_current_target(const char *symbol);
 /* Slot index of a trampoline address, -1 when `addr` is not one of ours. */
