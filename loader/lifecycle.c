@@ -252,6 +252,36 @@ static void collect_load(struct txn *t) {
   qsort_r(t->load, t->n_load, sizeof(*t->load), cmp_items_by_name, t->items);
 }
 
+/* Name of the function an elf/ reason line says the new build drops (ELF_R_DROPS_FUNC),
+ * into name (LDR_ERR_MAX bytes); false when the line says something else. */
+static bool dropped_name(const char *line, char *name) {
+  const char *fmt = ELF_R_DROPS_FUNC, *hole = strstr(fmt, "%s");
+  size_t pre = (size_t)(hole - fmt), post = strlen(hole + 2), n = strlen(line);
+  if (n <= pre + post || strncmp(line, fmt, pre) != 0 || strcmp(line + n - post, hole + 2) != 0 ||
+      n - pre - post >= LDR_ERR_MAX)
+    return false;
+  memcpy(name, line + pre, n - pre - post);
+  name[n - pre - post] = '\0';
+  return true;
+}
+
+/* Append one reason line of elf/ to text (LDR_ERR_MAX bytes, len used). A dropped function
+ * also says whether anything calls it: "that the server calls" once its trampoline was
+ * handed out (a retrofitted GOT entry, a dlsym or hotswap_fn answer), else that only the
+ * running version exports it. */
+static size_t append_reason(char *text, size_t len, const char *sep, const char *line) {
+  char name[LDR_ERR_MAX];
+  if (len >= LDR_ERR_MAX)
+    return len;
+  if (!dropped_name(line, name))
+    return len + (size_t)snprintf(text + len, LDR_ERR_MAX - len, "%s%s", sep, line);
+  return len + (size_t)snprintf(text + len, LDR_ERR_MAX - len, "%s%s %s", sep, line,
+                                ldr_route_handed_out(name)
+                                    ? "that the server calls"
+                                    : "(the running version exports it; no caller was "
+                                      "routed to it)");
+}
+
 /* Step "validate" for one item: elf/ checks against the version it replaces. */
 static int validate_one(struct txn *t, struct item *it) {
   struct elf_reasons why = {0};
@@ -265,7 +295,7 @@ static int validate_one(struct txn *t, struct item *it) {
   char text[LDR_ERR_MAX] = "";
   size_t len = 0;
   for (size_t i = 0; i < why.n && len < sizeof(text); i++)
-    len += (size_t)snprintf(text + len, sizeof(text) - len, "%s%s", i ? "; " : "", why.lines[i]);
+    len = append_reason(text, len, i ? "; " : "", why.lines[i]);
   elf_reasons_free(&why);
   return fail(t, it, "validate", rc, "%s", text[0] ? text : hotswap_strerror(rc));
 }
@@ -611,8 +641,10 @@ static int prepare_commit(struct txn *t, struct ldr_gen_refs **out) {
   size_t n = ldr_registry_count() + t->n_load;
   struct ldr_gen_refs *refs = malloc(sizeof(*refs) + (n + 1) * sizeof(refs->v[0]));
   int rc = refs != NULL ? ldr_registry_reserve(t->n_load) : -ENOMEM;
-  if (refs != NULL)
+  if (refs != NULL) {
     refs->n = 0;
+    refs->vault = t->opts->vault;
+  }
   for (size_t i = 0; rc == 0 && i < ldr_registry_count(); i++) {
     struct ldr_plugin *p = ldr_registry_at(i);
     if (load_index(t, p->name) == t->n_load)
@@ -679,6 +711,10 @@ static void publish(struct txn *t, struct ldr_gen_refs *refs) {
   }
   for (size_t i = 0; i < refs->n; i++)
     refs->v[i]->gens[refs->v[i]->n_gens++] = t->gen->number;
+  /* The extension the new versions' on_init filled becomes current with the commit (not
+   * later in ldr_vault_finish: a revert in between would be undone). */
+  ldr_vault_hold(refs->vault);
+  ldr_vault_make_current(refs->vault, false);
 }
 
 /* Step "commit": route (dlsym may run IFUNC resolvers: no lock held), then publish the next

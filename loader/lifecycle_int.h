@@ -111,8 +111,11 @@ struct ldr_plugin {
   enum ldr_action last_action;
 };
 
-/* What a generation records in its `user` field: every version it routes to. */
+/* What a generation records in its `user` field: every version it routes to, and the vault
+ * its versions' hotswap_on_init filled (ldr_reload_opts.vault; a revert records the vault
+ * of the generation it restores; NULL when none). */
 struct ldr_gen_refs {
+  struct hotswap_vault *vault;
   size_t n;
   struct ldr_version *v[];
 };
@@ -157,6 +160,34 @@ uint64_t ldr_now_ns(void);
 int ldr_retire_check_cap(char *err);
 /* Status of the replaced versions of p into st->old / st->n_old. Under the registry mutex. */
 void ldr_retire_status(const struct ldr_plugin *p, struct ldr_plugin_status *st);
+
+/* Make the current generation record vault v (from ldr_vault_stage) instead of the one it
+ * recorded, and v's extension current, provided the current generation is still the one
+ * the caller saw: had_gen says whether there was one, number its number. With no
+ * generation at all, v only becomes current. Returns 0, -EAGAIN when a reload or a revert
+ * committed since (nothing changed), or -EDEADLK from inside a plugin hook. Takes the reload
+ * token and the registry mutex; runs no host or plugin code. */
+int ldr_gen_record_vault(struct hotswap_vault *v, bool had_gen, uint64_t number);
+
+/* ---- vault.c: the vault each generation records ---------------------------------------
+ * The lifecycle treats vaults as opaque: each call below ignores NULL and any pointer that
+ * is not a live vault of ldr_vault_stage. None runs host code or takes a loader lock, so
+ * they may be called with the registry mutex and the table lock held; all thread-safe. */
+
+/* One more generation records v (until ldr_vault_release): its extension is kept. */
+void ldr_vault_hold(struct hotswap_vault *v);
+/* A generation that recorded v is freed or records another vault now. */
+void ldr_vault_release(struct hotswap_vault *v);
+/* v was committed: it is kept, and its extension becomes current unless the host registered
+ * another constructor since v was built, or (restore false) the constructor gave v none. */
+void ldr_vault_make_current(struct hotswap_vault *v, bool restore);
+/* May v become current again (false when the host registered another constructor since v
+ * was built: the versions that filled v never saw that constructor's extension)? */
+bool ldr_vault_restorable(const struct hotswap_vault *v);
+/* Destroy (the host's destroy function, exactly once each) the extensions of kept vaults
+ * that no retained generation records and that are not current. Call with NO lock held: it
+ * runs host code. Returns how many it destroyed. */
+size_t ldr_vault_collect(void);
 
 /* ---- deps.c ---------------------------------------------------------------------------- */
 

@@ -1,6 +1,7 @@
 /* retire.c - unloading replaced plugin versions once it is provably safe: after the grace
  * period, when the shim's stack check says no thread runs them; pinned libraries reported
- * once; and the cap on replaced versions still in use. See loader.h ("Retirement").
+ * once; and the cap on replaced versions still in use. See loader.h ("Retirement"). Also
+ * hotswap revert, and which vault (extension) each generation records for it.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -144,6 +145,8 @@ static void release_gen(void *user, uint64_t number, void *arg) {
       }
     }
   }
+  if (refs != NULL)
+    ldr_vault_release(refs->vault); /* destroyed by ldr_vault_collect, with no lock held */
   free(refs);
 }
 
@@ -155,6 +158,8 @@ int ldr_retire_reclaim_gens(uint64_t before, size_t *freed) {
   size_t n = ldr_gen_reclaim(before, release_gen, NULL);
   ldr_reg_unlock();
   ldr_token_release();
+  /* Extensions only those generations recorded can never be current again. */
+  ldr_vault_collect();
   if (freed != NULL)
     *freed = n;
   return 0;
@@ -412,6 +417,9 @@ static int revert_commit(const struct ldr_gen *prev, struct ldr_version **back,
   size_t np = ldr_registry_count(), len;
   ldr_reg_lock();
   const struct ldr_gen *g = ldr_gen_commit(b, refs);
+  /* The extension that generation's versions filled is current again with their code. */
+  ldr_vault_hold(refs->vault);
+  ldr_vault_make_current(refs->vault, true);
   len = (size_t)snprintf(msg, LDR_ERR_MAX, "generation %llu (as generation %llu):",
                          (unsigned long long)g->number, (unsigned long long)prev->number);
   for (size_t i = 0; i < np; i++) {
@@ -442,9 +450,18 @@ static int revert_locked(uint64_t *generation, char *msg) {
              (unsigned long long)(cur->number - 1));
     return HOTSWAP_ENOPREV;
   }
+  const struct ldr_gen_refs *prev = f.g->user;
+  if (!ldr_vault_restorable(prev->vault)) {
+    snprintf(msg, LDR_ERR_MAX, "the host registered another extension constructor after "
+             "generation %llu; its versions never filled that extension",
+             (unsigned long long)f.g->number);
+    return HOTSWAP_ENOPREV;
+  }
   size_t np = ldr_registry_count();
   struct ldr_version **back = calloc(np + 1, sizeof(*back));
   struct ldr_gen_refs *refs = malloc(sizeof(*refs) + (np + 1) * sizeof(refs->v[0]));
+  if (refs != NULL)
+    refs->vault = prev->vault;
   int rc = back != NULL && refs != NULL ? revert_plan(f.g, back, msg) : -ENOMEM;
   for (size_t i = 0; rc == 0 && i < np; i++) {
     refs->v[i] = back[i];
@@ -474,4 +491,26 @@ int ldr_revert(uint64_t *generation, char *msg) {
   rc = revert_locked(generation, msg);
   ldr_token_release();
   return rc;
+}
+
+int ldr_gen_record_vault(struct hotswap_vault *v, bool had_gen, uint64_t number) {
+  int rc = ldr_token_acquire();
+  if (rc != 0)
+    return rc;
+  const struct ldr_gen *g = ldr_gen_current();
+  if ((g != NULL) != had_gen || (g != NULL && g->number != number)) {
+    ldr_token_release();
+    return -EAGAIN;
+  }
+  ldr_reg_lock();
+  struct ldr_gen_refs *refs = g != NULL ? g->user : NULL;
+  if (refs != NULL) {
+    ldr_vault_hold(v);
+    ldr_vault_release(refs->vault);
+    refs->vault = v;
+  }
+  ldr_vault_make_current(v, false);
+  ldr_reg_unlock();
+  ldr_token_release();
+  return 0;
 }

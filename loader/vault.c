@@ -1,16 +1,21 @@
 /* vault.c - the vault of the host API (hotswap.h): one data bag per process that survives
  * reloads, and the extension object built by the host's constructor for each reload and
- * handed to the new versions' hotswap_on_init. Destructors and constructors (host or plugin
- * code) always run with no lock held.
+ * handed to the new versions' hotswap_on_init. Each generation records the vault it ran
+ * with, so a revert makes that extension current again; an extension is destroyed once no
+ * generation that may become current records it. Destructors and constructors (host or
+ * plugin code) always run with no lock held.
  */
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "loader/api.h"
+#include "loader/lifecycle_int.h"
+#include "loader/tramp.h"
 
 /* ---- the data bag ---------------------------------------------------------------------- */
 
@@ -96,33 +101,68 @@ int ldr_vault_remove(const char *key) {
 
 /* ---- the extension ---------------------------------------------------------------------- */
 
-/* A vault handed to hotswap_on_init. Committed ones are kept for the life of the process:
- * plugins may keep the pointer, and the extension may point into code still mapped. */
+/* A vault handed to hotswap_on_init. Plugins may keep the pointer, so a vault that a commit
+ * kept is never freed: once no generation that may become current records it, only its
+ * extension is destroyed (and its field set to NULL) and it leaves the `live` list. A
+ * vault of a reload that committed nothing is freed with its extension. */
 struct staged {
   struct hotswap_vault pub; /* first: what plugins see */
   uint64_t serial;          /* ext_serial when it was built */
   hotswap_destroy_fn destroy;
-  bool kept;                /* on the committed list (then never freed, maybe shared) */
-  struct staged *next;      /* committed ones, newest first */
+  bool kept;                /* a commit recorded it (or a caller finished it as committed) */
+  unsigned gens;            /* retained generations that record it, plus pins */
+  struct staged *next;      /* the live list */
 };
 
-/* Guards the constructor, its serial and the committed list; never held while a
- * constructor, destructor or plugin runs. */
+/* Guards the constructor, its serial, the live list and the current vault; never held while
+ * a constructor, destructor or plugin runs. Lock order: the registry mutex and the table
+ * lock (loader/) before this one; this file never takes them while holding it. */
 static pthread_mutex_t ext_lock = PTHREAD_MUTEX_INITIALIZER;
 static hotswap_extension_newer_fn ext_newer;
 static hotswap_destroy_fn ext_destroy;
-static uint64_t ext_serial;       /* bumped by every ldr_vault_set_extension_newer */
-static uint64_t cur_serial;       /* serial of the current extension */
-static struct staged *committed;  /* newest first */
-static _Atomic(void *) cur_ext;   /* the current extension, read lock-free by the host */
+static uint64_t ext_serial;      /* bumped by every ldr_vault_set_extension_newer */
+static struct staged *live;      /* staged vaults whose extension is not destroyed yet */
+static struct staged *cur;       /* the vault whose extension is current, NULL before any */
+static _Atomic(void *) cur_ext;  /* cur's extension, read lock-free by the host */
+
+/* The live vault v, NULL when v is NULL or not one of ours (the loader treats vaults as
+ * opaque: a test may pass a stand-in). Called with ext_lock held. */
+static struct staged *find_live(const struct hotswap_vault *v) {
+  struct staged *s = live;
+  while (s != NULL && &s->pub != v)
+    s = s->next;
+  return s;
+}
+
+/* Make s the current vault. Called with ext_lock held. */
+static void set_current(struct staged *s) {
+  cur = s;
+  atomic_store_explicit(&cur_ext, s->pub.extension, memory_order_release);
+}
+
+/* Keep s for good; it becomes current unless the constructor changed since it was built,
+ * or (force false) the constructor gave it no extension. Called with ext_lock held. */
+static void keep_locked(struct staged *s, bool force) {
+  s->kept = true;
+  if (s->serial == ext_serial && (force || s->pub.extension != NULL || ext_newer == NULL))
+    set_current(s);
+}
+
+/* Take s off the live list. Called with ext_lock held. */
+static void unlink_live(struct staged *s) {
+  struct staged **link = &live;
+  while (*link != s)
+    link = &(*link)->next;
+  *link = s->next;
+}
 
 struct hotswap_vault *ldr_vault_stage(void) {
   pthread_mutex_lock(&ext_lock);
-  /* Without an extension constructor every vault is the same: hand out the last committed
-   * one again instead of keeping one more per reload (they are kept for good). */
-  if (ext_newer == NULL && committed != NULL && committed->serial == ext_serial &&
-      committed->pub.extension == NULL) {
-    struct staged *same = committed;
+  /* Without an extension constructor every vault is the same: hand out the current one again
+   * instead of keeping one more per reload (kept vaults are never freed). */
+  if (ext_newer == NULL && cur != NULL && cur->serial == ext_serial &&
+      cur->pub.extension == NULL) {
+    struct staged *same = cur;
     pthread_mutex_unlock(&ext_lock);
     return &same->pub;
   }
@@ -134,44 +174,122 @@ struct hotswap_vault *ldr_vault_stage(void) {
   hotswap_extension_newer_fn newer = ext_newer;
   s->destroy = ext_destroy;
   s->serial = ext_serial;
-  const void *prev = cur_serial == ext_serial ? atomic_load(&cur_ext) : NULL;
+  struct staged *prev = cur != NULL && cur->serial == ext_serial ? cur : NULL;
+  if (prev != NULL)
+    prev->gens++; /* pinned: not destroyed while newer() reads it */
   pthread_mutex_unlock(&ext_lock);
   s->pub.version = HOTSWAP_VAULT_VERSION;
-  s->pub.extension = newer != NULL ? newer(prev) : NULL; /* host code: no lock held */
+  s->pub.extension = newer != NULL ? newer(prev != NULL ? prev->pub.extension : NULL) : NULL;
   s->pub.put = ldr_vault_put;
   s->pub.get = ldr_vault_get;
   s->pub.remove = ldr_vault_remove;
   s->pub.live_fn = ldr_live_fn;
+  pthread_mutex_lock(&ext_lock);
+  if (prev != NULL)
+    prev->gens--;
+  s->next = live;
+  live = s;
+  pthread_mutex_unlock(&ext_lock);
+  if (prev != NULL)
+    ldr_vault_collect(); /* in case the pin was all that kept it */
   return &s->pub;
 }
 
 void ldr_vault_finish(struct hotswap_vault *v, bool committed_) {
-  struct staged *s = (struct staged *)v;
-  if (s == NULL)
+  if (v == NULL)
     return;
-  bool keep = false;
   pthread_mutex_lock(&ext_lock);
-  if (s->kept) { /* handed out again by ldr_vault_stage: already kept */
+  struct staged *s = find_live(v);
+  if (s == NULL || s->kept || committed_) { /* recorded by a commit, or shared */
+    if (s != NULL && !s->kept)
+      keep_locked(s, false); /* committed by a caller that passed it to no ldr_reload */
     pthread_mutex_unlock(&ext_lock);
+    ldr_vault_collect(); /* the vault that was current may have no generation left */
     return;
   }
-  if (committed_ && s->serial == ext_serial) {
-    keep = true;
-    s->kept = true;
-    s->next = committed;
-    committed = s;
-    if (s->pub.extension != NULL || ext_newer == NULL) {
-      cur_serial = s->serial;
-      atomic_store_explicit(&cur_ext, s->pub.extension, memory_order_release);
-    }
-  }
+  unlink_live(s);
   pthread_mutex_unlock(&ext_lock);
-  if (keep)
-    return;
   if (s->destroy != NULL && s->pub.extension != NULL)
     s->destroy(s->pub.extension); /* no lock held */
   free(s);
 }
+
+void ldr_vault_hold(struct hotswap_vault *v) {
+  pthread_mutex_lock(&ext_lock);
+  struct staged *s = find_live(v);
+  if (s != NULL)
+    s->gens++;
+  pthread_mutex_unlock(&ext_lock);
+}
+
+void ldr_vault_release(struct hotswap_vault *v) {
+  pthread_mutex_lock(&ext_lock);
+  struct staged *s = find_live(v);
+  if (s != NULL && s->gens > 0)
+    s->gens--;
+  pthread_mutex_unlock(&ext_lock);
+}
+
+void ldr_vault_make_current(struct hotswap_vault *v, bool restore) {
+  pthread_mutex_lock(&ext_lock);
+  struct staged *s = find_live(v);
+  if (s != NULL)
+    keep_locked(s, restore);
+  pthread_mutex_unlock(&ext_lock);
+}
+
+bool ldr_vault_restorable(const struct hotswap_vault *v) {
+  pthread_mutex_lock(&ext_lock);
+  const struct staged *s = find_live(v);
+  bool ok = s == NULL || s->serial == ext_serial;
+  pthread_mutex_unlock(&ext_lock);
+  return ok;
+}
+
+size_t ldr_vault_collect(void) {
+  struct staged *dead = NULL;
+  pthread_mutex_lock(&ext_lock);
+  for (struct staged **link = &live; *link != NULL;) {
+    struct staged *s = *link;
+    if (!s->kept || s->gens > 0 || s == cur) {
+      link = &s->next;
+      continue;
+    }
+    *link = s->next; /* off the list under the lock: destroyed exactly once */
+    s->next = dead;
+    dead = s;
+  }
+  pthread_mutex_unlock(&ext_lock);
+  size_t n = 0;
+  for (struct staged *s = dead; s != NULL; s = s->next) {
+    void *ext = s->pub.extension;
+    s->pub.extension = NULL; /* the vault stays valid for plugins that kept it */
+    if (s->destroy != NULL && ext != NULL) {
+      s->destroy(ext); /* host code: no lock held */
+      n++;
+    }
+  }
+  return n;
+}
+
+/* Build an extension with the new constructor, run every current version's on_init on it
+ * and make it the one the current generation records. Returns 0, -EAGAIN when a reload
+ * committed meanwhile (nothing kept: try again), or an error of ldr_rerun_on_init. */
+static int install_extension(char *err, size_t errlen) {
+  struct hotswap_vault *v = ldr_vault_stage();
+  if (v == NULL)
+    return -ENOMEM;
+  const struct ldr_gen *g = ldr_gen_current();
+  uint64_t number = g != NULL ? g->number : 0;
+  int rc = ldr_rerun_on_init(v, err, errlen);
+  if (rc == 0)
+    rc = ldr_gen_record_vault(v, g != NULL, number);
+  ldr_vault_finish(v, rc == 0);
+  return rc;
+}
+
+/* Attempts before a registration gives up on reloads that keep committing meanwhile. */
+#define INSTALL_TRIES 8
 
 int ldr_vault_set_extension_newer(hotswap_extension_newer_fn newer, hotswap_destroy_fn destroy,
                                   char *err, size_t errlen) {
@@ -184,11 +302,11 @@ int ldr_vault_set_extension_newer(hotswap_extension_newer_fn newer, hotswap_dest
   ext_destroy = destroy;
   ext_serial++;
   pthread_mutex_unlock(&ext_lock);
-  struct hotswap_vault *v = ldr_vault_stage();
-  if (v == NULL)
-    return -ENOMEM;
-  int rc = ldr_rerun_on_init(v, err, errlen);
-  ldr_vault_finish(v, rc == 0);
+  int rc = -EAGAIN;
+  for (int i = 0; rc == -EAGAIN && i < INSTALL_TRIES; i++)
+    rc = install_extension(err, errlen);
+  if (rc == -EAGAIN && err != NULL && errlen > 0)
+    snprintf(err, errlen, "reloads kept committing while the extension was being built");
   return rc;
 }
 

@@ -1,7 +1,8 @@
 /* test_lifecycle.c - the plugin transaction of loader/ against real fixture plugins built by
  * the Makefile (tests/plugins/): hook order, a failure injected at every step, cycles,
  * unknown imports, duplicate names, no-op reloads, pinning, dependency following,
- * self-binding of a new version's internal calls, the GOT walker and the status call.
+ * self-binding of a new version's internal calls, the GOT walker, the status call, what a
+ * refusal says about a dropped function, and revert restoring the host's extension.
  *
  * The trampoline table and the plugin registry are per process, so every test uses plugins
  * (and so symbol names) of its own.
@@ -26,6 +27,7 @@
 #include <cmocka.h>
 
 #include "elf/elf.h"
+#include "loader/api.h"
 #include "loader/lifecycle_int.h"
 #include "loader/loader.h"
 #include "loader/tramp.h"
@@ -205,9 +207,11 @@ static void failure__snapshot_missing_file__old_generation_serves(void **state) 
 
 static void failure__validate_dropped_function__old_generation_serves(void **state) {
   (void)state;
+  fail_setup_once();
+  tu_tramp("fl_victim_extra"); /* handed out: the reason says the server calls it */
   char want[WANT_MAX];
-  snprintf(want, sizeof(want), "libfl_victim.so: validate: " ELF_R_DROPS_FUNC,
-           "fl_victim_extra");
+  snprintf(want, sizeof(want), "libfl_victim.so: validate: " ELF_R_DROPS_FUNC " %s",
+           "fl_victim_extra", "that the server calls");
   reload_bad_victim("fl_victim-v2-drop", HOTSWAP_EINCOMPAT, want, 0, 0);
 }
 
@@ -918,6 +922,181 @@ static void insecure__world_writable_folder__is_refused_unless_allowed(void **st
   rm_dir(dir);
 }
 
+/* ---- a dropped function: does anything call it? ------------------------------------- */
+
+/* elf/'s fixtures normal.so and dropped.so (plugin "fixture"; dropped.so lacks handle_stats),
+ * built next to this test's own fixtures. */
+#define ELF_FIXTURE(name) "../fixtures/" name
+
+/* Until something was routed to handle_stats, the refusal says only the running version
+ * exports it; once its trampoline was handed out (as the shim does for a retrofitted GOT
+ * entry, a dlsym or hotswap_fn), it says the server calls it. Either way the running
+ * version keeps serving, and the step is named. */
+static void drops__reason__says_whether_the_server_calls_the_function(void **state) {
+  (void)state;
+  char *dir = new_dir();
+  const char *p = install(dir, ELF_FIXTURE("normal"), "fixture", 0);
+  assert_int_equal(reload(p, NULL), 0);
+  assert_false(ldr_route_handed_out("handle_stats"));
+  uint64_t gen = generation();
+  install(dir, ELF_FIXTURE("dropped"), "fixture", 0);
+  assert_int_equal(reload(p, NULL), HOTSWAP_EINCOMPAT);
+  assert_string_equal(rep.error, "libfixture.so: validate: drops function 'handle_stats' "
+                                 "(the running version exports it; no caller was routed "
+                                 "to it)");
+  assert_false(ldr_route_handed_out("handle_stats")); /* validation routes nothing */
+  assert_int_equal(call_int("handle_stats"), 42);
+  assert_true(ldr_route_handed_out("handle_stats"));
+  assert_int_equal(reload(p, NULL), HOTSWAP_EINCOMPAT);
+  assert_string_equal(rep.error,
+                      "libfixture.so: validate: drops function 'handle_stats' that the server "
+                      "calls");
+  char line[LDR_ERR_MAX + 32];
+  ldr_report_format(&rep, line, sizeof(line));
+  assert_string_equal(line, "reload failed: libfixture.so: validate: drops function "
+                            "'handle_stats' that the server calls");
+  assert_int_equal(generation(), gen);
+  assert_int_equal(call_int("handle_stats"), 42);
+  assert_false(ldr_route_handed_out("no_such_function"));
+  assert_false(ldr_route_handed_out(NULL));
+  rm_dir(dir);
+}
+
+/* ---- revert and the host's extension (vault.c) ---------------------------------------
+ * These run last: they register an extension constructor for the whole process. They use
+ * the adoptb fixtures (plain fx_plugin builds made for test_adopt, another process), which
+ * no other test here loads. */
+
+static unsigned ext_made;      /* extensions built: each is numbered 1, 2, ... */
+static unsigned ext_freed[16]; /* how often extension #i was destroyed */
+
+static void *make_ext(const void *prev) {
+  (void)prev;
+  unsigned *e = malloc(sizeof(*e));
+  assert_non_null(e);
+  *e = ++ext_made;
+  return e;
+}
+
+static void free_ext(void *e) {
+  unsigned id = *(unsigned *)e;
+  ext_freed[id < 16 ? id : 0]++;
+  free(e);
+}
+
+/* Reload one plugin the way the shim does: a staged vault, finished with the outcome. */
+static int reload_with_vault(const char *path) {
+  struct hotswap_vault *v = ldr_vault_stage();
+  assert_non_null(v);
+  struct ldr_reload_opts opts = {.data = &host_data, .vault = v};
+  const char *list[1] = {path};
+  ldr_report_free(&rep);
+  hook_log[0] = '\0';
+  int rc = ldr_reload(list, 1, &opts, &rep);
+  ldr_vault_finish(v, rep.committed);
+  return rc;
+}
+
+/* Number of the current extension, and of the one adoptb's current version's on_init got. */
+static unsigned ext_now(void) {
+  const unsigned *e = ldr_vault_extension();
+  assert_non_null(e);
+  return *e;
+}
+static unsigned ext_seen_by_adoptb(void) {
+  const struct hotswap_vault *v = call_ptr("adoptb_seen_vault");
+  assert_non_null(v);
+  assert_non_null(v->extension);
+  return *(const unsigned *)v->extension;
+}
+
+static void revert_ok(void) {
+  char msg[LDR_ERR_MAX];
+  assert_int_equal(ldr_revert(NULL, msg), 0);
+}
+
+/* Free every generation that can no longer be reverted to (no thread of this test is inside
+ * a trampoline: the proof the shim gets from its stack check). */
+static void reclaim(void) {
+  size_t freed = 0;
+  assert_int_equal(ldr_retire_reclaim_gens(ldr_gen_mark(), &freed), 0);
+}
+
+/* v1 filled extension #1, v2 #2: a revert makes #1 current again with v1's code, a second
+ * revert #2. Nothing is destroyed while its generation may still be reverted to. */
+static void revert__restores_the_extension_of_the_previous_generation(void **state) {
+  (void)state;
+  char *dir = new_dir();
+  const char *p = install(dir, "adoptb-v1", "adoptb", 0);
+  assert_int_equal(reload_with_vault(p), 0);
+  char err[LDR_ERR_MAX];
+  assert_int_equal(ldr_vault_set_extension_newer(make_ext, free_ext, err, sizeof(err)), 0);
+  assert_int_equal(ext_now(), 1);
+  assert_int_equal(ext_seen_by_adoptb(), 1); /* on_init ran again with it */
+  install(dir, "adoptb-v2", "adoptb", 0);
+  assert_int_equal(reload_with_vault(p), 0);
+  assert_int_equal(call_int("adoptb_answer"), 2);
+  assert_int_equal(ext_now(), 2);
+  assert_int_equal(ext_seen_by_adoptb(), 2);
+  revert_ok();
+  assert_int_equal(call_int("adoptb_answer"), 1);
+  assert_int_equal(ext_now(), 1);
+  assert_int_equal(ext_seen_by_adoptb(), 1);
+  revert_ok();
+  assert_int_equal(call_int("adoptb_answer"), 2);
+  assert_int_equal(ext_now(), 2);
+  revert_ok();
+  assert_int_equal(ext_now(), 1);
+  reclaim(); /* generations 1 and 2 are previous and current: their extensions stay */
+  for (unsigned i = 0; i < 16; i++)
+    assert_int_equal(ext_freed[i], 0);
+  assert_int_equal(ext_now(), 1);
+  rm_dir(dir);
+}
+
+/* Once no generation that may become current records an extension, it is destroyed with the
+ * host's function, once; the one a revert can still reach stays. A constructor registered
+ * after the previous generation makes a revert refuse (its versions never filled the new
+ * kind of extension). */
+static void revert__extensions_no_generation_can_reach__are_destroyed_once(void **state) {
+  (void)state;
+  char *dir = new_dir();
+  const char *p = install(dir, "adoptb-v2", "adoptb", 0); /* v1 serves with #1 */
+  assert_int_equal(reload_with_vault(p), 0);
+  assert_int_equal(ext_now(), 3);
+  reclaim(); /* #2 was only in generations no revert can reach now */
+  assert_int_equal(ext_freed[2], 1);
+  assert_int_equal(ext_freed[1], 0);
+  revert_ok();
+  assert_int_equal(ext_now(), 1); /* still alive: the previous generation recorded it */
+  assert_int_equal(call_int("adoptb_answer"), 1);
+  assert_int_equal(reload_with_vault(p), 0);
+  assert_int_equal(ext_now(), 4);
+  reclaim();
+  reclaim();
+  assert_int_equal(ext_freed[3], 1);
+  assert_int_equal(ext_freed[2], 1);
+  assert_int_equal(ext_freed[1], 0);
+  assert_int_equal(ext_freed[4], 0);
+  char err[LDR_ERR_MAX], msg[LDR_ERR_MAX], want[LDR_ERR_MAX];
+  assert_int_equal(ldr_vault_set_extension_newer(make_ext, free_ext, err, sizeof(err)), 0);
+  assert_int_equal(ext_now(), 5);
+  assert_int_equal(ext_freed[4], 1); /* the current generation records #5 instead */
+  uint64_t gen = generation();
+  assert_int_equal(ldr_revert(NULL, msg), HOTSWAP_ENOPREV);
+  snprintf(want, sizeof(want),
+           "the host registered another extension constructor after generation %llu; its "
+           "versions never filled that extension",
+           (unsigned long long)(gen - 1));
+  assert_string_equal(msg, want);
+  assert_int_equal(generation(), gen);
+  assert_int_equal(ext_now(), 5);
+  assert_int_equal(call_int("adoptb_answer"), 2);
+  assert_int_equal(ext_freed[1], 0);
+  assert_int_equal(ext_freed[5], 0);
+  rm_dir(dir);
+}
+
 static int teardown_all(void **state) {
   (void)state;
   ldr_report_free(&rep);
@@ -953,6 +1132,9 @@ int main(void) {
       cmocka_unit_test(locking__status_during_slow_on_init__returns_promptly),
       cmocka_unit_test(insecure__world_writable_file__is_refused_unless_allowed),
       cmocka_unit_test(insecure__world_writable_folder__is_refused_unless_allowed),
+      cmocka_unit_test(drops__reason__says_whether_the_server_calls_the_function),
+      cmocka_unit_test(revert__restores_the_extension_of_the_previous_generation),
+      cmocka_unit_test(revert__extensions_no_generation_can_reach__are_destroyed_once),
   };
   return cmocka_run_group_tests(tests, NULL, teardown_all);
 }
