@@ -318,12 +318,16 @@ int hotswap_vault_remove(const char *key);
  * already loaded this builds an extension at once and calls hotswap_on_init(vault) of every
  * current version again, in dependency order (on_init must tolerate a second call). Later
  * reloads build one extension each, with newer(current); it becomes current when that
- * reload commits, and is destroyed when the reload fails or loads nothing. Extensions that
- * were current stay allocated (never destroyed), but function pointers in them point into
- * versions that retirement may unload later: call hotswap_vault_extension() for each use.
- * Returns 0, -EINVAL (newer NULL), -ENOMEM, -EDEADLK (called from a hook), HOTSWAP_EHOOK (an
- * on_init returned non-zero: the reason, naming the plugin, in err (errlen bytes, may be 0);
- * the new extension is destroyed). Thread-safe; waits for a running reload. */
+ * reload commits, and is destroyed when the reload fails or loads nothing. `hotswap revert`
+ * makes the previous generation's extension current again with its code. An extension is
+ * destroyed (destroy, once, with no hotswap lock held) once no generation that a revert
+ * can still reach records it: two commits after it stopped being current at the earliest.
+ * Its function pointers point into versions that retirement unloads: call
+ * hotswap_vault_extension() for each use, never keep the pointer.
+ * Returns 0, -EINVAL (newer NULL), -ENOMEM, -EDEADLK (called from a hook), -EAGAIN (reloads
+ * kept committing while it was built), HOTSWAP_EHOOK (an on_init returned non-zero: the
+ * reason, naming the plugin, in err (errlen bytes, may be 0); the new extension is
+ * destroyed). Thread-safe; waits for a running reload. */
 int hotswap_vault_set_extension_newer(hotswap_extension_newer_fn newer,
                                       hotswap_destroy_fn destroy, char *err, size_t errlen);
 /* The current extension, NULL before any. Thread-safe, lock-free (one acquire load). */
