@@ -8,6 +8,10 @@
  *             plugin whose build-id and content hash are unchanged; keep a plugin whose current
  *             version says hotswap_reloadable() == false ("not reloadable, kept").
  *   validate  elf_check_compat against the version it replaces (first load: elf_check_loadable).
+ *             A dropped function's reason says who needs it: "drops function 'f' that the
+ *             server calls" once ldr_route handed out its trampoline (a retrofitted GOT entry,
+ *             a dlsym or hotswap_fn answer), else "drops function 'f' (the running version
+ *             exports it; no caller was routed to it)".
  *   adopt     (opts->adopt_loaded, first load only) use the object ld.so already loaded from
  *             the file when its build-id matches; see struct ldr_reload_opts.
  *   dlopen    dlopen("/proc/self/fd/N", RTLD_NOW | RTLD_LOCAL), then bind the object's own GOT
@@ -292,9 +296,12 @@ int ldr_retire_reclaim_gens(uint64_t before, size_t *freed);
  * one new generation, committed with one store, routes every symbol as the previous one
  * did, and each plugin's previous version becomes current again (the replaced one starts
  * its grace period). No plugin hook runs: those versions were initialized when they were
- * loaded. msg (LDR_ERR_MAX) gets "generation 7 (as generation 5): handler 1a2b -> 3c4d"
+ * loaded; the vault (host extension) that generation recorded becomes current again.
+ * msg (LDR_ERR_MAX) gets "generation 7 (as generation 5): handler 1a2b -> 3c4d"
  * on success or the reason, e.g. "no previous generation (generation 0 is the first)",
- * "handler 3c4d was unloaded since generation 5", "'f' did not exist in generation 5".
+ * "plugin x did not exist in generation 5", "'f' did not exist in generation 5", "the host
+ * registered another extension constructor after generation 5; its versions never filled
+ * that extension".
  * Returns 0, HOTSWAP_ENOPREV, -ENOMEM, or -EDEADLK from inside a plugin hook. *generation
  * (may be NULL) gets the new generation's number. Thread-safe (takes the reload token). */
 int ldr_revert(uint64_t *generation, char *msg);
