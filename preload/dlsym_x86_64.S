@@ -1,7 +1,8 @@
-/* dlsym_x86_64.S - the exported dlsym(). Asks pre_dlsym_route() whether the name is a
- * routed plugin function (then returns its trampoline); otherwise tail-jumps to the real
- * dlsym with the daemon's own return address still on the stack, which glibc needs to
- * resolve RTLD_NEXT relative to the caller. */
+/* dlsym_x86_64.S - the exported dlsym() and dlvsym(). Each asks pre_dlsym_route() /
+ * pre_dlvsym_route() whether the name is a routed plugin function (then returns its
+ * trampoline); otherwise it tail-jumps to libc's with the daemon's own return address still
+ * on the stack, which glibc needs to resolve RTLD_NEXT (and RTLD_DEFAULT) relative to the
+ * caller. When libc's function could not be found, they return NULL. */
         .text
         .globl  dlsym
         .type   dlsym, @function
@@ -16,8 +17,31 @@ dlsym:
         pop     %rdi
         test    %rax, %rax
         jnz     1f
-        jmp     *pre_real_dlsym_ptr(%rip)
+        mov     pre_real_dlsym_ptr(%rip), %rax
+        test    %rax, %rax
+        jz      1f
+        jmp     *%rax
 1:      ret
         .size   dlsym, .-dlsym
+
+        .globl  dlvsym
+        .type   dlvsym, @function
+        .p2align 4
+dlvsym:
+        push    %rdi
+        push    %rsi
+        push    %rdx                    /* three pushes: the stack is 16-byte aligned */
+        call    pre_dlvsym_route
+        pop     %rdx
+        pop     %rsi
+        pop     %rdi
+        test    %rax, %rax
+        jnz     1f
+        mov     pre_real_dlvsym_ptr(%rip), %rax
+        test    %rax, %rax
+        jz      1f
+        jmp     *%rax
+1:      ret
+        .size   dlvsym, .-dlvsym
 
         .section .note.GNU-stack,"",@progbits

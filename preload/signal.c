@@ -1,5 +1,6 @@
 /* signal.c - the reload signal: the shim's one signal handler, and the interposed
- * sigaction()/signal() that keep the daemon's own handler for that signal working.
+ * sigaction(), signal(), bsd_signal() and sigset() that keep the daemon's own handler for
+ * that signal working.
  *
  * The handler only wakes the reloader thread (a write to an eventfd) and then runs what
  * the daemon asked for. The daemon's disposition lives in one of two slots, switched with
@@ -113,16 +114,66 @@ PRE_API int sigaction(int signo, const struct sigaction *act, struct sigaction *
   return 0;
 }
 
+/* BSD semantics, as glibc's signal(): the handler stays installed, the signal is blocked
+ * while it runs, interrupted system calls restart. */
 PRE_API sighandler_t signal(int signo, sighandler_t handler) {
   struct sigaction sa, old;
+  if (handler == SIG_ERR) {
+    errno = EINVAL;
+    return SIG_ERR;
+  }
   memset(&sa, 0, sizeof(sa));
   sa.sa_handler = handler;
-  sa.sa_flags = SA_RESTART; /* glibc's signal() has BSD semantics */
+  sa.sa_flags = SA_RESTART;
   sigemptyset(&sa.sa_mask);
   sigaddset(&sa.sa_mask, signo);
   if (sigaction(signo, &sa, &old) != 0)
     return SIG_ERR;
   return old.sa_handler;
+}
+
+/* glibc declares it only for old X/Open programs; it is glibc's signal() under another name. */
+PRE_API sighandler_t bsd_signal(int signo, sighandler_t handler);
+PRE_API sighandler_t bsd_signal(int signo, sighandler_t handler) { return signal(signo, handler); }
+
+typedef sighandler_t (*sigset_fn)(int, sighandler_t);
+
+/* System V semantics, as glibc's sigset(): SIG_HOLD adds the signal to the calling thread's
+ * mask and leaves the disposition alone; anything else installs the disposition (no
+ * SA_RESTART, empty sa_mask) and takes the signal out of the mask. Returns SIG_HOLD when
+ * the signal was held, else the previous disposition. For the reload signal the
+ * disposition becomes the daemon's (chained); every other signal goes to libc's sigset. */
+PRE_API sighandler_t sigset(int signo, sighandler_t disp) {
+  static sigset_fn real_sigset;
+  if (signo != reload_signo || reload_signo == 0) {
+    sigset_fn real = __atomic_load_n(&real_sigset, __ATOMIC_RELAXED);
+    if (real == NULL) {
+      real = (sigset_fn)dlsym(RTLD_NEXT, "sigset");
+      __atomic_store_n(&real_sigset, real, __ATOMIC_RELAXED);
+    }
+    if (real == NULL) {
+      errno = ENOSYS;
+      return SIG_ERR;
+    }
+    return real(signo, disp);
+  }
+  struct sigaction sa, old;
+  sigset_t one, was;
+  sigemptyset(&one);
+  sigaddset(&one, signo);
+  if (disp == SIG_HOLD) {
+    if (sigprocmask(SIG_BLOCK, &one, &was) != 0)
+      return SIG_ERR;
+    if (sigismember(&was, signo))
+      return SIG_HOLD;
+    return sigaction(signo, NULL, &old) == 0 ? old.sa_handler : SIG_ERR;
+  }
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = disp;
+  sigemptyset(&sa.sa_mask);
+  if (sigaction(signo, &sa, &old) != 0 || sigprocmask(SIG_UNBLOCK, &one, &was) != 0)
+    return SIG_ERR;
+  return sigismember(&was, signo) ? SIG_HOLD : old.sa_handler;
 }
 
 int pre_signal_parse(const char *name) {
