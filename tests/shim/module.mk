@@ -21,3 +21,44 @@ TEST_DEPS += $(RETIRE_NODELETE)
 TESTS += tests/shim/test_retire.sh
 # --- revert (h-retire2) -------------------------------------------------------------------
 TESTS += tests/shim/test_revert.sh
+# --- h-secure: sigset/bsd_signal/dlvsym interposed, setuid processes stay inert ----------
+# tiny_host answers commands on stdin; it installs its SIGHUP handler with the function -s
+# names and is linked against a versioned libhandler.so (vhandler) and, in this order,
+# libnexta.so and libnextb.so (RTLD_NEXT probes). secure_host is the same program linked
+# with the shim itself and an absolute RUNPATH (LD_PRELOAD and LD_LIBRARY_PATH do not reach
+# a setuid process): test_secure.sh fills that folder, outside /tmp's mktemp folders that
+# user nobody cannot enter, and unique per build folder.
+SHIM_T := $(BUILD)/tests/shim
+VHANDLERS := $(SHIM_T)/vhandler/v1/libhandler.so $(SHIM_T)/vhandler/v2/libhandler.so
+$(SHIM_T)/vhandler/v%/libhandler.so: tests/shim/vhandler.c tests/shim/vhandler.map \
+    $(LEGACY_SRC)/handler.c $(LEGACY_SRC)/handler.h | $(DEPS_OK)
+	@mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -shared -Wl,-soname,libhandler.so -DHANDLER_VERSION=$* \
+	  -Wl,--version-script=tests/shim/vhandler.map $< -o $@
+
+$(SHIM_T)/tiny/libnext%.so: tests/shim/nextlib.c tests/shim/nextlib.map | $(DEPS_OK)
+	@mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -shared -Wl,-soname,libnext$*.so -DNEXT_NAME='"$*"' \
+	  $(if $(filter a,$*),-DNEXT_PROBE) -Wl,--version-script=tests/shim/nextlib.map $< -o $@
+
+TINY_HOST := $(SHIM_T)/tiny/tiny_host
+$(TINY_HOST): tests/shim/tiny_host.c $(SHIM_T)/tiny/libnexta.so $(SHIM_T)/tiny/libnextb.so \
+    $(SHIM_T)/vhandler/v1/libhandler.so | $(DEPS_OK)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -DTINY_NEXT $(ALL_LDFLAGS) $< -Wl,--no-as-needed \
+	  -L$(SHIM_T)/tiny -lnexta -lnextb -L$(SHIM_T)/vhandler/v1 -lhandler -ldl \
+	  -Wl,-rpath,'$$ORIGIN' -o $@
+
+SECURE_DIR := /var/tmp/hotswap-secure-$(firstword $(shell printf %s '$(abspath $(BUILD))' | cksum))
+SECURE_HOST := $(SHIM_T)/secure_host
+$(SECURE_HOST): tests/shim/tiny_host.c $(PRELOAD_SO) $(SHIM_T)/vhandler/v1/libhandler.so \
+    | $(DEPS_OK)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $< -Wl,--no-as-needed -L$(BUILD) -lhotswap_preload \
+	  -L$(SHIM_T)/vhandler/v1 -lhandler -ldl -Wl,--enable-new-dtags \
+	  -Wl,-rpath,$(SECURE_DIR)/lib -o $@
+
+TEST_DEPS += $(VHANDLERS) $(TINY_HOST) $(SECURE_HOST)
+TESTS += tests/shim/test_interpose.sh

@@ -1,0 +1,157 @@
+/* tiny_host.c - a small host for the shim's process tests: linked against libhandler.so (the
+ * versioned build, tests/shim/vhandler.c), it installs its own SIGHUP handler with the libc
+ * function named by -s and answers one command per line of stdin with one line on stdout.
+ * Built as tiny_host (with libnexta/libnextb, -DTINY_NEXT) and as secure_host (linked with
+ * libhotswap_preload.so itself and an absolute RUNPATH, for the setuid test).
+ *
+ *   tiny_host [-s signal|sigaction|bsd_signal|sigset|none] [-H] [-V VERSION]
+ *     -H  first hold SIGHUP with sigset(SIGHUP, SIG_HOLD); -s sigset must release it
+ *     -V  look handler_version up once, at start-up, with dlvsym(RTLD_DEFAULT, .., VERSION)
+ *
+ * Commands: version (handler_version() through the PLT), hups (SIGHUPs its handler saw),
+ * install (what the installing calls returned), secure (getauxval(AT_SECURE)), vsym (call
+ * the -V pointer), dlvsym NAME VERSION (a fresh lookup, called; or "NULL <dlerror()>"),
+ * next (libnexta's RTLD_NEXT lookups of next_which). It exits at the end of stdin.
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <unistd.h>
+
+#include "examples/legacy-server/handler.h"
+
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations" /* sigset() is what we test */
+
+/* glibc declares it only for old X/Open programs. */
+extern sighandler_t bsd_signal(int signo, sighandler_t handler);
+#ifdef TINY_NEXT
+const char *next_probe(void); /* libnexta.so */
+#endif
+
+typedef const char *(*version_fn)(void);
+
+static volatile sig_atomic_t hups;
+static char installed[128] = "-";
+static version_fn looked_up;
+
+static void on_hup(int signo) {
+  (void)signo;
+  hups++;
+}
+
+static const char *disp_name(sighandler_t h) {
+  if (h == SIG_DFL)
+    return "SIG_DFL";
+  if (h == SIG_IGN)
+    return "SIG_IGN";
+  if (h == SIG_HOLD)
+    return "SIG_HOLD";
+  if (h == SIG_ERR)
+    return "SIG_ERR";
+  return h == on_hup ? "on_hup" : "other";
+}
+
+static int install(const char *how, int hold) {
+  sighandler_t held = SIG_ERR, prev = SIG_ERR;
+  if (hold)
+    held = sigset(SIGHUP, SIG_HOLD);
+  if (strcmp(how, "signal") == 0) {
+    prev = signal(SIGHUP, on_hup);
+  } else if (strcmp(how, "bsd_signal") == 0) {
+    prev = bsd_signal(SIGHUP, on_hup);
+  } else if (strcmp(how, "sigset") == 0) {
+    prev = sigset(SIGHUP, on_hup);
+  } else if (strcmp(how, "sigaction") == 0) {
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_hup;
+    sigemptyset(&sa.sa_mask);
+    prev = sigaction(SIGHUP, &sa, &old) == 0 ? old.sa_handler : SIG_ERR;
+  } else if (strcmp(how, "none") != 0) {
+    return -1;
+  }
+  sigset_t mask;
+  sigprocmask(SIG_SETMASK, NULL, &mask);
+  snprintf(installed, sizeof(installed), "hold=%s prev=%s masked=%d",
+           hold ? disp_name(held) : "-", strcmp(how, "none") ? disp_name(prev) : "-",
+           sigismember(&mask, SIGHUP));
+  return 0;
+}
+
+/* One line of stdin without its newline; retries reads a signal interrupted (a handler
+ * installed by sigset() has no SA_RESTART). Returns 0, or -1 at the end of input. */
+static int read_line(char *buf, size_t n) {
+  size_t len = 0;
+  for (;;) {
+    char c;
+    ssize_t r = read(STDIN_FILENO, &c, 1);
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r <= 0 && len == 0)
+      return -1;
+    if (r <= 0 || c == '\n')
+      break;
+    if (len + 1 < n)
+      buf[len++] = c;
+  }
+  buf[len] = '\0';
+  return 0;
+}
+
+static void answer(const char *cmd) {
+  char name[64], version[64];
+  if (strcmp(cmd, "version") == 0) {
+    printf("%s\n", handler_version());
+  } else if (strcmp(cmd, "hups") == 0) {
+    printf("%d\n", (int)hups);
+  } else if (strcmp(cmd, "install") == 0) {
+    printf("%s\n", installed);
+  } else if (strcmp(cmd, "secure") == 0) {
+    printf("%lu\n", getauxval(AT_SECURE));
+  } else if (strcmp(cmd, "vsym") == 0) {
+    printf("%s\n", looked_up != NULL ? looked_up() : "NULL");
+  } else if (sscanf(cmd, "dlvsym %63s %63s", name, version) == 2) {
+    dlerror();
+    version_fn f;
+    *(void **)&f = dlvsym(RTLD_DEFAULT, name, version);
+    const char *err = dlerror();
+    printf("%s%s%s\n", f != NULL ? f() : "NULL", err != NULL ? " " : "", err ? err : "");
+#ifdef TINY_NEXT
+  } else if (strcmp(cmd, "next") == 0) {
+    printf("%s\n", next_probe());
+#endif
+  } else {
+    printf("unknown command '%s'\n", cmd);
+  }
+  fflush(stdout);
+}
+
+int main(int argc, char **argv) {
+  const char *how = "none", *vers = NULL;
+  int hold = 0, opt;
+  while ((opt = getopt(argc, argv, "s:HV:")) != -1) {
+    if (opt == 's')
+      how = optarg;
+    else if (opt == 'H')
+      hold = 1;
+    else if (opt == 'V')
+      vers = optarg;
+    else
+      return 2;
+  }
+  if (install(how, hold) != 0) {
+    fprintf(stderr, "tiny_host: unknown -s %s\n", how);
+    return 2;
+  }
+  if (vers != NULL)
+    *(void **)&looked_up = dlvsym(RTLD_DEFAULT, "handler_version", vers);
+  char line[256];
+  while (read_line(line, sizeof(line)) == 0)
+    answer(line);
+  return 0;
+}
