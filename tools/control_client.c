@@ -97,8 +97,26 @@ static int fail(char *err, size_t errn, const char *sock, const char *what, int 
   return -e;
 }
 
-int cc_request(const char *sock, const char *request, int timeout_ms, char **reply,
-               char *err, size_t errn) {
+/* 0 when the listener behind connected fd is process `pid` (0: anyone), else -ESRCH with the
+ * reason in err: a worker that has not bound its own socket yet would otherwise be answered
+ * for by its master through the shared HOTSWAP_CONTROL path. */
+static int check_peer(int fd, pid_t pid, const char *sock, char *err, size_t errn) {
+  struct ucred cred;
+  socklen_t len = sizeof(cred);
+  if (pid == 0)
+    return 0;
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0)
+    return fail(err, errn, sock, "SO_PEERCRED", errno);
+  if (cred.pid == pid)
+    return 0;
+  snprintf(err, errn, "%s answers for process %ld, not %ld: process %ld has no control socket "
+           "of its own (a forked worker binds one shortly after fork; an exec'd program never "
+           "does)", sock, (long)cred.pid, (long)pid, (long)pid);
+  return -ESRCH;
+}
+
+int cc_request(const char *sock, pid_t pid, const char *request, int timeout_ms,
+               char **reply, char *err, size_t errn) {
   struct sockaddr_un addr;
   struct timespec until;
   clock_gettime(CLOCK_MONOTONIC, &until);
@@ -116,6 +134,11 @@ int cc_request(const char *sock, const char *request, int timeout_ms, char **rep
     int e = errno;
     close(fd);
     return fail(err, errn, sock, "cannot connect", e);
+  }
+  int prc = check_peer(fd, pid, sock, err, errn);
+  if (prc != 0) {
+    close(fd);
+    return prc;
   }
   char line[64];
   int len = snprintf(line, sizeof(line), "%s\n", request);
@@ -171,7 +194,7 @@ int cc_ask(const char *cmd, const char *pid_arg, const char *request, int timeou
   }
   char sock[4096], err[512];
   if (cc_find_socket(pid, sock, sizeof(sock), err, sizeof(err)) != 0 ||
-      cc_request(sock, request, timeout_ms, reply, err, sizeof(err)) != 0) {
+      cc_request(sock, pid, request, timeout_ms, reply, err, sizeof(err)) != 0) {
     fprintf(stderr, "hotswap %s: %s\n", cmd, err);
     return 2;
   }

@@ -13,9 +13,11 @@
 int cc_find_socket(pid_t pid, char *buf, size_t n, char *err, size_t errn);
 
 /* Send one request line and read the one-line reply (malloc'd, newline stripped) into
- * *reply, waiting at most timeout_ms. Returns 0 or -errno with a reason in err. */
-int cc_request(const char *sock, const char *request, int timeout_ms, char **reply,
-               char *err, size_t errn);
+ * *reply, waiting at most timeout_ms. When pid is not 0, the socket must belong to that
+ * process (SO_PEERCRED of its listener), else -ESRCH: a forked worker's status must never be
+ * answered by its master. Returns 0 or -errno with a reason in err. */
+int cc_request(const char *sock, pid_t pid, const char *request, int timeout_ms,
+               char **reply, char *err, size_t errn);
 
 struct jr;
 

@@ -18,7 +18,8 @@ kill -TERM "$DPID"; stop_server
 # Pre-forked workers: each has its own reloader and control socket.
 install_handler 1
 start_server -w 2 || t_fail "workers start"
-sleep 0.3
+wait_for 5 bash -c "[ \$(grep -c '^server: worker [0-9]* is pid' '$T_TMP/server.out') -ge 2 ]" ||
+  t_fail "two workers say their pids"
 WPIDS=$(sed -n 's/^server: worker [0-9]* is pid \([0-9]*\)$/\1/p' "$T_TMP/server.out" | tail -n 2)
 for w in $WPIDS; do t_reap "$w"; done
 install_handler 2
@@ -43,6 +44,11 @@ sleep 0.3
 t_check "exec'd child ($CPID) runs" kill -0 "$CPID"
 t_check "exec'd child wrote no log line" bash -c "! grep -q 'hotswap\\[$CPID\\]' '$LOG'"
 t_check "exec'd child has no control socket" bash -c "! ls $T_TMP/ctl.sock.$CPID /tmp/hotswap-*/$CPID.sock 2>/dev/null | grep -q ."
+# Its environment still names the server's socket: the CLI must not report the server's
+# state as the child's.
+t_expect_rc "hotswap status of the exec'd child exits 2" 2 "$HS" status "$CPID"
+t_check "... saying the socket answers for the server, not the child" bash -c "'$HS' status $CPID 2>&1 |
+  grep -qF \"hotswap status: $T_TMP/ctl.sock answers for process $SPID, not $CPID: process $CPID has no control socket of its own (a forked worker binds one shortly after fork; an exec'd program never does)\""
 stop_server
 
 # nohup (SIGHUP ignored from the start) and no handler of the server's own.
