@@ -3,8 +3,8 @@
 # gives the demo a private build folder under $T_TMP that links the built CLI, shim, host
 # (and any other ARTEFACT of the build folder), a private XDG_RUNTIME_DIR and TMPDIR, and
 # sets ROOT (the source tree), B (the real build folder), BUILD, OUT (the demo's output).
-#   wait_for TEXT   waits until OUT contains TEXT (WAIT_TRIES x 50 ms, default 100),
-#                   else prints OUT and fails.
+#   wait_for TEXT   waits until OUT contains TEXT (WAIT_TRIES x 50 ms, default 400: 20 s,
+#                   for a stalled CI machine), else prints OUT and fails.
 demo_setup() {
   name=$1; shift
   ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -19,7 +19,7 @@ demo_setup() {
 }
 
 wait_for() {
-  for _ in $(seq "${WAIT_TRIES:-100}"); do grep -qF "$1" "$OUT" && return 0; sleep 0.05; done
+  for _ in $(seq "${WAIT_TRIES:-400}"); do grep -qF "$1" "$OUT" && return 0; sleep 0.05; done
   cat "$OUT"
   return 1
 }

@@ -6,7 +6,7 @@
 . "$(dirname "$0")/../../tests/lib.sh"
 . "$(dirname "$0")/../demo_test.sh"
 demo_setup slink libhotswap_static.a
-WAIT_TRIES=200
+WAIT_TRIES=600
 
 # --- dynamic: reloadable under the shim ----------------------------------------------------
 "$ROOT/examples/slink/run.sh" --dynamic 100 >"$OUT" 2>&1 &

@@ -26,7 +26,7 @@ start_server() {
     "${SERVER:-$LEG/server}" -P "$T_TMP/port" "$@" >>"$T_TMP/server.out" 2>&1 &
   SPID=$!
   t_reap "$SPID"
-  for _ in $(seq 100); do
+  for _ in $(seq 400); do
     [ -s "$T_TMP/port" ] && break
     sleep 0.05
   done
@@ -48,9 +48,11 @@ get() {
   exec 7<&- 7>&-
 }
 
-# wait_for SECONDS CMD...: retry CMD every 50 ms until it succeeds.
+# wait_for SECONDS CMD...: retry CMD every 50 ms until it succeeds. SECONDS is what the
+# condition normally needs; the ceiling is at least 20 s, since a loaded 2-core CI machine can
+# stall a process for seconds and success returns at once anyway (speed is for make bench).
 wait_for() {
-  limit=$(( $1 * 20 )); shift
+  limit=$(( ($1 > 20 ? $1 : 20) * 20 )); shift
   for _ in $(seq "$limit"); do
     "$@" >/dev/null 2>&1 && return 0
     sleep 0.05

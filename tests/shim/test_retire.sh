@@ -13,7 +13,12 @@ memfd_mapped() { grep 'memfd:hotswap:libhandler.so' "/proc/$SPID/maps" | awk '{p
 mapped_is() { [ "$(memfd_mapped)" -eq "$1" ]; }
 status_json() { "$HS" status --json "$SPID"; }
 # park FIFO: GET /block/FIFO in the background (a server thread blocks in handle_block).
-park() { mkfifo "$1"; (get "/block$1" >"$1.reply") & PARKED=$!; t_reap "$PARKED"; }
+park() {
+  mkfifo "$1"; (get "/block$1" >"$1.reply") & PARKED=$!; t_reap "$PARKED"
+  wait_for 5 in_openat || t_fail "a server thread parks in handle_block's open() of $1"
+}
+# in_openat: some thread of the server is blocked in openat(2) (syscall 257): the parked one.
+in_openat() { grep -qs '^257 ' /proc/"$SPID"/task/*/syscall; }
 # unpark FIFO: let that thread return.
 unpark() { echo go >"$1"; wait "$PARKED"; }
 vers() { "$LEG/../../hotswap" inspect "$1" 2>/dev/null | sed -n 's/^version *//p' | head -1; }
@@ -30,7 +35,6 @@ t_check "one snapshot mapped (v2)" mapped_is 1
 
 # A thread parked inside v2 keeps v2 loaded after v1 replaces it.
 park "$T_TMP/fifo1"
-sleep 0.3
 install_handler 1
 "$HS" reload "$SPID" >/dev/null
 t_check "v1 serves after the reload" serves v1
@@ -110,7 +114,6 @@ HOTSWAP_MAX_VERSIONS=1 start_server || t_fail "server starts with HOTSWAP_MAX_VE
 install_handler 2
 "$HS" reload "$SPID" >/dev/null
 park "$T_TMP/fifo2"
-sleep 0.3
 install_handler 1
 "$HS" reload "$SPID" >/dev/null
 t_check "v2 held" wait_for 3 log_has "handler $V2 waits to retire: in use by thread"
