@@ -31,8 +31,13 @@ t_check "... and says nothing changed" grep -q "nothing changed" <<<"$out"
 
 install_handler 3
 out=$("$HS" reload "$SPID" 2>&1); rc=$?
+V2=$(sed -n 's/.*reload 2 ok in .*: libhandler.so [0-9a-f]* -> \([0-9a-f]*\) .*/\1/p' "$LOG")
 t_check "v3 (drops handle_stats) is refused with exit 1" [ "$rc" -eq 1 ]
-t_check "... naming the function" grep -qF "drops function 'handle_stats'" <<<"$out"
+# The server calls handle_stats (its GOT entry was retrofitted), so the reason says so.
+WANT="rejected: libhandler.so: validate: drops function 'handle_stats' that the server calls; still serving handler $V2"
+N=$(sed -n 's/^reload \([0-9]*\) rejected: .*/\1/p' <<<"$out")
+t_check "... naming file, step, function and that the server calls it" [ "$out" = "reload $N $WANT" ]
+t_check "... and the log line says the same" grep -qxF "hotswap[$SPID]: reload $N $WANT" "$LOG"
 t_check "... and v2 keeps serving" serves v2
 t_check "... including the function v3 dropped" reply_starts /stats "v2 "
 
@@ -103,4 +108,23 @@ t_check "the shim exports only its allowlist" \
 
 stop_server
 t_check "control socket removed at exit" bash -c "sleep 0.2; [ ! -e $T_TMP/ctl.sock ]"
+
+# A dropped function that nothing calls through hotswap: the shim loads elf/'s fixture plugin
+# beside the server's own libhandler.so; the fixture's handle_stats is reached by no GOT
+# entry, dlsym or hotswap_fn, and the reason says exactly that.
+FX_APP="$T_TMP/fxapp"
+mkdir -m 755 "$FX_APP"
+cp "$BUILD/fixtures/normal.so" "$FX_APP/libfixture.so"
+PLUGINS="$FX_APP/libfixture.so" HOTSWAP_LOG="$T_TMP/fx.log" CONTROL="$T_TMP/fx.sock" start_server ||
+  { t_fail "server with the fixture plugin starts"; t_done; }
+t_check "the fixture plugin is loaded" wait_for 5 grep -qF "libfixture.so 0123456-dirty loaded" "$T_TMP/fx.log"
+cp "$BUILD/fixtures/dropped.so" "$FX_APP/.new" && mv "$FX_APP/.new" "$FX_APP/libfixture.so"
+out=$("$HS" reload "$SPID" 2>&1); rc=$?
+t_check "a build dropping a function nothing calls is refused too (exit 1)" [ "$rc" -eq 1 ]
+WANT="rejected: libfixture.so: validate: drops function 'handle_stats' (the running version exports it; no caller was routed to it); still serving fixture 0123456-dirty"
+N=$(sed -n 's/^reload \([0-9]*\) rejected: .*/\1/p' <<<"$out")
+t_check "... saying that no caller was routed to it" [ "$out" = "reload $N $WANT" ]
+t_check "... in the log line too" grep -qxF "hotswap[$SPID]: reload $N $WANT" "$T_TMP/fx.log"
+t_check "... while the server keeps serving" reply_starts /stats "v"
+stop_server
 t_done
