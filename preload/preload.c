@@ -114,10 +114,23 @@ static void after_fork_child(void) {
     pre_log("fork: cannot start the control socket thread in pid %s", pid);
 }
 
+/* A setuid/setgid (AT_SECURE) process never loads code named by its environment, nor opens
+ * a log file named there: when HOTSWAP_PLUGINS asks for plugins it says why on stderr, which
+ * glibc has made sure is open, once; silent in a program a daemon running the shim exec()s. */
+static void secure_notice(void) {
+  const char *plugins = getenv("HOTSWAP_PLUGINS");
+  if (plugins == NULL || *plugins == '\0' || getenv(OWNER_ENV) != NULL)
+    return;
+  pre_log("setuid/setgid process (AT_SECURE): HOTSWAP_PLUGINS ignored, no plugin loaded, "
+          "reloads disabled");
+}
+
 __attribute__((constructor)) static void pre_init(void) {
   char err[512];
-  if (getauxval(AT_SECURE) != 0)
-    return; /* setuid/setgid: never load code named by the environment */
+  if (getauxval(AT_SECURE) != 0) {
+    secure_notice();
+    return;
+  }
   int rc = pre_config_load(&config, err, sizeof(err));
   if (rc == -ENOENT)
     return; /* HOTSWAP_PLUGINS unset: inert */
