@@ -2,7 +2,7 @@
 # Revert: `hotswap revert PID` makes the daemon serve its previous generation again (all
 # plugins, one commit) while those versions are still loaded; twice goes forward again;
 # twenty reverts under load fail no request; refusals say why (no previous generation, the
-# previous version already retired).
+# previous version already retired, a plugin or a function the previous generation lacked).
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/shim_lib.sh"
 
@@ -63,5 +63,42 @@ t_check "revert is refused once the previous version is gone" \
 t_check "... with the reason" [ "$(cat "$T_TMP/err3")" = \
   "revert refused: the version of handler that generation 0 ran was unloaded since (retired)" ]
 t_check "v2 keeps serving" serves v2
+stop_server
+
+# elf/'s fixture plugin ("fixture"): dropped.so exports no function libhandler.so also
+# exports; normal.so is the same plus handle_stats.
+install_fixture() { cp "$BUILD/fixtures/$1.so" "$2/.libfixture.so.tmp" && mv -f "$2/.libfixture.so.tmp" "$2/libfixture.so"; }
+
+# A plugin the previous generation did not have: the plugin folder gains one.
+install_handler 1
+PLUGINS="$APP" HOTSWAP_LOG="$T_TMP/dir.log" CONTROL="$T_TMP/dir.sock" start_server ||
+  { t_fail "server with a plugin folder starts"; t_done; }
+install_fixture dropped "$APP"
+t_check "a plugin added to the folder is loaded by a reload" \
+  bash -c "'$HS' reload $SPID >/dev/null && grep -qF 'libfixture.so 0123456-dirty loaded' '$T_TMP/dir.log'"
+t_check "revert is refused: the plugin is new since the previous generation" \
+  bash -c "! '$HS' revert $SPID 2>'$T_TMP/err4'"
+t_check "... with the reason" \
+  [ "$(cat "$T_TMP/err4")" = "revert refused: plugin fixture did not exist in generation 0" ]
+t_check "... logged" grep -qxF "hotswap[$SPID]: revert refused: plugin fixture did not exist in generation 0" "$T_TMP/dir.log"
+t_check "... and v1 keeps serving" serves v1
+stop_server
+rm -f "$APP/libfixture.so"
+
+# A function the previous generation did not have: the fixture's next build adds one.
+FX_APP="$T_TMP/fxapp"
+mkdir -m 755 "$FX_APP"
+install_fixture dropped "$FX_APP"
+PLUGINS="$FX_APP/libfixture.so" HOTSWAP_LOG="$T_TMP/fx.log" CONTROL="$T_TMP/fx.sock" start_server ||
+  { t_fail "server with the fixture plugin starts"; t_done; }
+install_fixture normal "$FX_APP"
+t_check "the build that adds handle_stats is loaded" \
+  bash -c "'$HS' reload $SPID >/dev/null && grep -qE 'reload 2 ok in .*: libfixture.so 0123456-dirty -> 0123456-dirty \(4 symbols\)' '$T_TMP/fx.log'"
+t_check "revert is refused: handle_stats has a trampoline generation 0 could not serve" \
+  bash -c "! '$HS' revert $SPID 2>'$T_TMP/err5'"
+t_check "... with the reason" \
+  [ "$(cat "$T_TMP/err5")" = "revert refused: 'handle_stats' did not exist in generation 0" ]
+t_check "... logged" grep -qxF "hotswap[$SPID]: revert refused: 'handle_stats' did not exist in generation 0" "$T_TMP/fx.log"
+t_check "... and the server still answers" reply_starts /version "v"
 stop_server
 t_done
