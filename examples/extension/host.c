@@ -17,7 +17,9 @@
 #pragma weak hotswap_vault_extension
 
 /* The constructor: a fresh, empty extension for each reload (a single plugin sets it all,
- * so nothing is copied from prev). Freed by the destructor when a reload fails. */
+ * so nothing is copied from prev). Freed by the destructor when a reload fails, and once no
+ * generation that `hotswap revert` can reach records it (a revert makes the previous
+ * generation's extension current again). */
 static void *new_extension(const void *prev) {
   (void)prev;
   return calloc(1, sizeof(struct cat_extension));
@@ -38,7 +40,8 @@ int main(int argc, char **argv) {
   struct timespec ts = {period_ms / 1000, (period_ms % 1000) * 1000000L};
   int last_build = 0;
   for (long i = 1; count < 0 || i <= count; i++) {
-    /* Read the current extension for each use: an old one may point into unloaded code. */
+    /* Read the current extension for each use: an old one may point into unloaded code,
+     * or be freed. */
     const struct cat_extension *ext = hotswap_vault_extension();
     if (ext != NULL && ext->build != last_build) {
       printf("host: extension now from cat build %d (was %d)\n", ext->build, last_build);
