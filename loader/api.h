@@ -1,15 +1,41 @@
 /* api.h - the loader's side of the host and plugin API of hotswap.h (invoke, the vault,
  * live functions/types/data), prefix ldr_. The shim (preload/api.c) exports these under
  * their hotswap_* names; tests call them directly. Lookups read the registry's CURRENT
- * versions under the registry mutex and release it before any plugin code runs.
+ * versions under the registry mutex and release it before any plugin code runs;
+ * ldr_live_fn, ldr_invoke and ldr_invoke_each cache what they found (see below).
  */
 #ifndef HOTSWAP_LOADER_API_H
 #define HOTSWAP_LOADER_API_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "hotswap.h"
 #include "loader/loader.h"
+
+/* ---- the lookup cache (api.c) -----------------------------------------------------------
+ * ldr_live_fn, ldr_invoke and ldr_invoke_each remember, per thread, what they resolved
+ * (name -> function; invoke_each's ordered list), tagged with the committed generation
+ * they read it from. A later call on that thread answers from the cache, lock-free (two
+ * acquire loads, a hash and a string compare), while the committed generation is the
+ * same; a commit (reload, revert) makes every thread's entries stale at once. So a cached
+ * answer is exactly what the registry would answer at that instant: an address of a
+ * version that is current then, never one of a replaced or retired version.
+ *
+ * The generation is recognised by its pointer, which is never dereferenced outside the
+ * registry mutex (a superseded generation may be freed by ldr_gen_reclaim at any time).
+ * A freed generation's address can be reused by a later one; the reclaim epoch tells the
+ * two apart. The rule for reclaim_epoch(): it never decreases, it never exceeds the
+ * number of the committed generation, and every ldr_retire_reclaim_gens(before, ...)
+ * call is made with before <= reclaim_epoch() at that time (raised before the call, in
+ * a way that happens-before it). The shim passes pre_stacks_quiet_mark, whose value the
+ * reloader passes as `before`. It must be lock-free and call nothing of the loader.
+ *
+ * Off (NULL, the default): every call reads the registry, as before the cache existed.
+ * Call at start-up (changing it later is allowed: entries of another source are not used).
+ * Thread-safe. */
+typedef uint64_t (*ldr_api_epoch_fn)(void);
+void ldr_api_cache_enable(ldr_api_epoch_fn reclaim_epoch);
 
 /* ---- invoke (api.c); contracts as hotswap_invoke / hotswap_invoke_each in hotswap.h ---- */
 int ldr_invoke(const char *plugin, const char *fn, void *arg, void **ret);

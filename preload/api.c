@@ -4,6 +4,16 @@
 #include "loader/api.h"
 #include "preload/preload.h"
 
+/* Turn on the loader's per-thread lookup cache (live_fn, invoke, invoke_each). Its reclaim
+ * epoch is the stack check's quiet mark: the reloader frees superseded generations only
+ * with ldr_retire_reclaim_gens(pre_stacks_quiet_mark(), ...), the mark only grows and
+ * never passes the committed generation's number (the rule in loader/api.h). Only stores
+ * a pointer, so it may run before or after the shim's own constructor; a call made before
+ * it simply reads the registry. */
+__attribute__((constructor)) static void api_cache_on(void) {
+  ldr_api_cache_enable(pre_stacks_quiet_mark);
+}
+
 PRE_API int hotswap_invoke(const char *plugin, const char *fn, void *arg, void **ret) {
   return ldr_invoke(plugin, fn, arg, ret);
 }

@@ -9,6 +9,9 @@
  *   AP_LIVE     1: live_order {id, qty}; 2: {id, qty, total}; (unset: no live table)
  *   AP_UPGRADE  define live_order_upgrade (from layout 1)
  *   AP_ONINIT_RC  what hotswap_on_init returns (default 0: a failed reload when not)
+ * Invoke functions: "greet" (*ret = "<name> v<version>"), "order" (appends the name to a
+ * struct api_trace), "fail" (returns AP_FAIL_RC), "version" (returns AP_VERSION), "call"
+ * (calls arg, an int (*)(const char *plugin), with its name and returns what it returns).
  * The live table is written by hand (a plugin built without `hotswap build`), the
  * HOTSWAP_LIVE_TYPE note by the macro, as `hotswap build` plugins have it.
  */
@@ -73,6 +76,10 @@ int hotswap_invoke_func(const char *fn, void *arg, void **ret) {
   }
   if (strcmp(fn, "fail") == 0)
     return AP_FAIL_RC;
+  if (strcmp(fn, "version") == 0) /* which build answered, as a return code */
+    return AP_VERSION;
+  if (strcmp(fn, "call") == 0) /* call back into the host: int (*)(const char *plugin) */
+    return arg != NULL ? ((int (*)(const char *))arg)(AP_NAME) : -EINVAL;
   return -ENOSYS;
 }
 #endif

@@ -1,9 +1,9 @@
 # tests/api: the host and plugin API (invoke, vault, live functions/types/data; h-api).
 # Fixture plugins from fx_api.c into $(BUILD)/api-plugins/<name>-v<N>.so, the cmocka test
-# test_api over the loader, and test_api_shim.sh: a host calling the API through the shim.
+# test_api and test_api_cache over the loader, and test_api_shim.sh: a host calling the API through the shim.
 API_FIX := $(BUILD)/api-plugins
 API_FX := ap_alpha-v1 ap_alpha-v2 ap_alpha-v3 ap_alpha-v9 ap_beta-v1 ap_beta-v2 \
-          ap_zulu-v1 ap_quiet-v1
+          ap_zulu-v1 ap_quiet-v1 ap_live-v1 ap_live-v2
 AP_ap_alpha := -DAP_IMPORT='"ap_zulu"'
 AP_ap_alpha-v1 := -DAP_LIVE=1
 AP_ap_alpha-v2 := -DAP_LIVE=2 -DAP_UPGRADE
@@ -12,6 +12,7 @@ AP_ap_alpha-v9 := -DAP_LIVE=2 -DAP_UPGRADE -DAP_ONINIT_RC=-3
 AP_ap_beta := -DAP_FAIL_RC=-22
 AP_ap_zulu := -DAP_FAIL_RC=5
 AP_ap_quiet := -DAP_NO_INVOKE
+AP_ap_live := -DAP_LIVE=1
 API_FIX_SOS := $(patsubst %,$(API_FIX)/%.so,$(API_FX))
 
 # Plain -fPIC builds without sanitizers, like tests/plugins (a sanitized program loads them).
@@ -38,6 +39,16 @@ $(API_HOST): tests/api/api_host.c tests/api/api_fixture.h | $(DEPS_OK)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $< -o $@
 
-TESTS += $(API_TEST) tests/api/test_api_shim.sh
-UNIT_TESTS += $(API_TEST)
+# test_api_cache: the per-thread lookup cache, and a stress run under reloads + retirement.
+API_CACHE_TEST := $(BUILD)/tests/test_api_cache
+API_CACHE_OBJ := $(BUILD)/obj/tests/api/test_api_cache.o
+$(API_CACHE_OBJ): EXTRA_CFLAGS += $(CMOCKA_CFLAGS) -DAPI_FIXTURE_DIR='"$(abspath $(API_FIX))"'
+
+$(API_CACHE_TEST): $(API_CACHE_OBJ) $(LOADER_LIB) $(ELF_LIB) | $(DEPS_OK)
+	@mkdir -p $(@D)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(LOADER_LINK) $(CMOCKA_LIBS)
+
+TESTS += $(API_TEST) $(API_CACHE_TEST) tests/api/test_api_shim.sh
+UNIT_TESTS += $(API_TEST) $(API_CACHE_TEST)
 TEST_DEPS += $(API_FIX_SOS) $(API_HOST)
