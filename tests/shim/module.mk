@@ -47,7 +47,7 @@ TINY_HOST := $(SHIM_T)/tiny/tiny_host
 $(TINY_HOST): tests/shim/tiny_host.c $(SHIM_T)/tiny/libnexta.so $(SHIM_T)/tiny/libnextb.so \
     $(SHIM_T)/vhandler/v1/libhandler.so | $(DEPS_OK)
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) -DTINY_NEXT $(ALL_LDFLAGS) $< -Wl,--no-as-needed \
+	$(Q)$(CC) $(ALL_CFLAGS) -DTINY_LOOKUPS $(ALL_LDFLAGS) $< -Wl,--no-as-needed \
 	  -L$(SHIM_T)/tiny -lnexta -lnextb -L$(SHIM_T)/vhandler/v1 -lhandler -ldl \
 	  -Wl,-rpath,'$$ORIGIN' -o $@
 

@@ -21,7 +21,9 @@ id nobody >/dev/null && getent group nogroup >/dev/null ||
   { t_fail "user nobody and group nogroup exist" "missing"; t_done; }
 
 # The folder named by secure_host's RUNPATH (under /var/tmp, which user nobody can enter,
-# unlike our mktemp folder; one per build folder): the host, the shim and the plugin.
+# unlike our mktemp folder; one per build folder): the host, the shim and the plugin. Mode
+# 0750, group nogroup: no other user can run the setuid root copy, even one left behind by
+# a killed run (the next run removes it).
 HOST="$BUILD/tests/shim/secure_host"
 RUNPATH=$(readelf -d "$HOST" | sed -n 's/.*(RUNPATH).*\[\(.*\)\]$/\1/p')
 D=${RUNPATH%/lib}
@@ -30,19 +32,23 @@ case "$D" in
   *) t_fail "secure_host has its RUNPATH" "got '$RUNPATH'"; t_done ;;
 esac
 rm -rf "$D" # left over by an interrupted run (rm does not follow a symlink)
-mkdir -m 0755 "$D" "$D/lib" "$D/run" || { t_fail "create $D" "mkdir failed"; t_done; }
+mkdir -m 0750 "$D" || { t_fail "create $D" "mkdir failed"; t_done; }
 trap 't_cleanup; rm -rf "$D"' EXIT
-cp "$SHIM" "$D/lib/" && cp "$HOST" "$D/host" && chown -R root:root "$D" &&
-  chown nobody:nogroup "$D/run" || { t_fail "fill $D" "cp/chown failed"; t_done; }
+mkdir -m 0755 "$D/lib" "$D/run" && cp "$SHIM" "$D/lib/" && cp "$HOST" "$D/host" &&
+  chown -R root:root "$D" && chgrp nogroup "$D" && chown nobody:nogroup "$D/run" ||
+  { t_fail "fill $D" "cp/chown failed"; t_done; }
 ERR="$T_TMP/tiny.err"
 WHY="setuid/setgid process (AT_SECURE): HOTSWAP_PLUGINS ignored, no plugin loaded, reloads disabled"
 
-# as_nobody ARGS...: $D/host as user nobody, the shim's variables pointing into $D.
+NOGROUP=$(getent group nogroup | cut -d: -f3)
+# as_nobody ARGS...: $D/host as user nobody, group nogroup (also as its only supplementary
+# group: with the setgid bit its effective group is root, and nogroup still opens $D), the
+# shim's variables pointing into $D.
 as_nobody() {
   : >"$ERR"
   rm -f "$D/run/hotswap.log" "$D/run/ctl.sock"
   tiny_start env HOTSWAP_PLUGINS="$D/lib/libhandler.so" HOTSWAP_LOG="$D/run/hotswap.log" \
-    HOTSWAP_CONTROL="$D/run/ctl.sock" setpriv --reuid=nobody --regid=nogroup --clear-groups \
+    HOTSWAP_CONTROL="$D/run/ctl.sock" setpriv --reuid=nobody --regid=nogroup --groups="$NOGROUP" \
     "$D/host" "$@"
 }
 threads() { ls "/proc/$TPID/task" | wc -l; }
@@ -101,7 +107,7 @@ install_vhandler 1 "$D/lib"
 as_nobody -s none
 t_check "setgid: the kernel set AT_SECURE" answer_is 1 secure
 t_check "setgid: real gid nogroup, effective gid root" \
-  [ "$(ids Gid)" = "$(getent group nogroup | cut -d: -f3) 0" ]
+  [ "$(ids Gid)" = "$NOGROUP 0" ]
 t_check "setgid: one line on stderr says why" grep -qxF "hotswap[$TPID]: $WHY" "$ERR"
 t_check "setgid: no shim thread" [ "$(threads)" -eq 1 ]
 t_check "setgid: no control socket, no log file" \

@@ -1,17 +1,19 @@
 /* tiny_host.c - a small host for the shim's process tests: linked against libhandler.so (the
  * versioned build, tests/shim/vhandler.c), it installs its own SIGHUP handler with the libc
  * function named by -s and answers one command per line of stdin with one line on stdout.
- * Built as tiny_host (with libnexta/libnextb, -DTINY_NEXT) and as secure_host (linked with
- * libhotswap_preload.so itself and an absolute RUNPATH, for the setuid test).
+ * Built as tiny_host (with libnexta/libnextb, -DTINY_LOOKUPS) and as secure_host (linked with
+ * libhotswap_preload.so itself and an absolute RUNPATH, for the setuid test): the test makes
+ * that one setuid root, so it has no command that calls a function named on its input.
  *
  *   tiny_host [-s signal|sigaction|bsd_signal|sigset|none] [-H] [-V VERSION]
  *     -H  first hold SIGHUP with sigset(SIGHUP, SIG_HOLD); -s sigset must release it
  *     -V  look handler_version up once, at start-up, with dlvsym(RTLD_DEFAULT, .., VERSION)
  *
  * Commands: version (handler_version() through the PLT), hups (SIGHUPs its handler saw),
- * install (what the installing calls returned), secure (getauxval(AT_SECURE)), vsym (call
- * the -V pointer), dlvsym NAME VERSION (a fresh lookup, called; or "NULL <dlerror()>"),
- * next (libnexta's RTLD_NEXT lookups of next_which). It exits at the end of stdin.
+ * install (what the installing calls returned), secure (getauxval(AT_SECURE)); tiny_host
+ * only: vsym (call the -V pointer), dlvsym NAME VERSION (a fresh lookup, called; or
+ * "NULL <dlerror()>"), next (libnexta's RTLD_NEXT lookups of next_which). It exits at the
+ * end of stdin.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -29,7 +31,7 @@
 
 /* glibc declares it only for old X/Open programs. */
 extern sighandler_t bsd_signal(int signo, sighandler_t handler);
-#ifdef TINY_NEXT
+#ifdef TINY_LOOKUPS
 const char *next_probe(void); /* libnexta.so */
 #endif
 
@@ -37,7 +39,9 @@ typedef const char *(*version_fn)(void);
 
 static volatile sig_atomic_t hups;
 static char installed[128] = "-";
+#ifdef TINY_LOOKUPS
 static version_fn looked_up;
+#endif
 
 static void on_hup(int signo) {
   (void)signo;
@@ -104,7 +108,9 @@ static int read_line(char *buf, size_t n) {
 }
 
 static void answer(const char *cmd) {
+#ifdef TINY_LOOKUPS
   char name[64], version[64];
+#endif
   if (strcmp(cmd, "version") == 0) {
     printf("%s\n", handler_version());
   } else if (strcmp(cmd, "hups") == 0) {
@@ -113,6 +119,7 @@ static void answer(const char *cmd) {
     printf("%s\n", installed);
   } else if (strcmp(cmd, "secure") == 0) {
     printf("%lu\n", getauxval(AT_SECURE));
+#ifdef TINY_LOOKUPS
   } else if (strcmp(cmd, "vsym") == 0) {
     printf("%s\n", looked_up != NULL ? looked_up() : "NULL");
   } else if (sscanf(cmd, "dlvsym %63s %63s", name, version) == 2) {
@@ -121,7 +128,6 @@ static void answer(const char *cmd) {
     *(void **)&f = dlvsym(RTLD_DEFAULT, name, version);
     const char *err = dlerror();
     printf("%s%s%s\n", f != NULL ? f() : "NULL", err != NULL ? " " : "", err ? err : "");
-#ifdef TINY_NEXT
   } else if (strcmp(cmd, "next") == 0) {
     printf("%s\n", next_probe());
 #endif
@@ -148,8 +154,12 @@ int main(int argc, char **argv) {
     fprintf(stderr, "tiny_host: unknown -s %s\n", how);
     return 2;
   }
+#ifdef TINY_LOOKUPS
   if (vers != NULL)
     *(void **)&looked_up = dlvsym(RTLD_DEFAULT, "handler_version", vers);
+#else
+  (void)vers;
+#endif
   char line[256];
   while (read_line(line, sizeof(line)) == 0)
     answer(line);
