@@ -63,3 +63,16 @@ BENCHES += bench/bench_shim.sh
 # retirement and without (HOTSWAP_RETIRE=0).
 bench: $(BENCH_RELOAD) $(BENCH_MANY10)
 BENCHES += bench/bench_rss.sh
+
+# --- bench_api (h-api): ns per hotswap_live_fn / hotswap_invoke / hotswap_invoke_each
+# (3 plugins) with the per-thread lookup cache and without it, over the tests/api fixtures
+# (built as TEST_DEPS, which `make bench` needs; API_FIX is defined by tests/api/module.mk,
+# included later: the target-specific flag is expanded only when the object is built).
+BENCH_API := $(BENCH_DIR)/bench_api
+$(BUILD)/obj/bench/bench_api.o: EXTRA_CFLAGS += -DAPI_FIXTURE_DIR='"$(abspath $(API_FIX))"'
+$(BENCH_API): $(BUILD)/obj/bench/bench_api.o $(LOADER_LIB) $(ELF_LIB) | $(DEPS_OK)
+	@mkdir -p $(@D)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(LOADER_LINK)
+
+BENCHES += $(BENCH_API)

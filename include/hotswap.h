@@ -239,15 +239,18 @@ struct hotswap_live_table {
 void *hotswap_fn(const char *name);
 
 /* -- Invoke (the Go seed's Plugin.InvokeFunc / InvokeEach) --------------------------------
- * Each call reaches the CURRENT version's hotswap_invoke_func, looked up in the registry
- * under the loader's short registry mutex, which is released before the plugin runs. The
- * meaning of `fn`, `arg` and `*ret` is up to the plugin. */
+ * Each call reaches the CURRENT version's hotswap_invoke_func. The first call on a thread
+ * after a reload looks it up in the registry (under the loader's short registry mutex,
+ * released before the plugin runs); later calls on that thread reuse what it found, with
+ * no lock, for as long as no reload or revert has committed. No lock is held while the
+ * plugin runs. The meaning of `fn`, `arg` and `*ret` is up to the plugin. */
 
 /* Call plugin `plugin`'s hotswap_invoke_func(fn, arg, ret). ret may be NULL (the plugin then
  * gets a pointer to a scratch slot). Returns what the plugin returned, or HOTSWAP_ENOPLUGIN
  * (no loaded plugin has that name), HOTSWAP_ENOTFOUND (it defines no hotswap_invoke_func),
- * -EINVAL (plugin or fn NULL). Thread-safe; may be called from plugin code (also from a hook
- * during a reload: it then reaches the version committed before that reload). */
+ * -EINVAL (plugin or fn NULL). Thread-safe, lock-free after the first call per thread and
+ * committed generation; may be called from plugin code (also from a hook during a reload:
+ * it then reaches the version committed before that reload). */
 int hotswap_invoke(const char *plugin, const char *fn, void *arg, void **ret);
 
 #define HOTSWAP_INVOKE_ERRORS_MAX 16
@@ -271,7 +274,8 @@ struct hotswap_invoke_errors {
  * backward variant in the reverse order. A failing plugin does not stop the rest; every
  * result goes into *errors (may be NULL); ret values are discarded (as in the Go seed).
  * Returns 0 when every call returned 0 (also when none was made), HOTSWAP_EHOOK when one
- * or more failed, -ENOMEM. Thread-safe (same rules as hotswap_invoke). */
+ * or more failed, -ENOMEM. Thread-safe (same rules as hotswap_invoke); one walk uses the
+ * versions current when it started, also when a plugin it calls reloads or calls back. */
 int hotswap_invoke_each(const char *fn, void *arg, struct hotswap_invoke_errors *errors);
 int hotswap_invoke_each_backward(const char *fn, void *arg,
                                  struct hotswap_invoke_errors *errors);
@@ -341,7 +345,13 @@ void *hotswap_vault_extension(void);
 /* The current version's live function `name` (cast it back to its real type), NULL when no
  * loaded plugin has it. The address is that version's, not a trampoline: call it now, or
  * keep the NAME and look it up again when the job runs, so that a job queued under v1 and
- * run after a reload runs v2's code. */
+ * run after a reload runs v2's code. What the caller may rely on: the answer is the
+ * version current at the time of the call (never a replaced or unloaded one), and that
+ * version stays loaded at least HOTSWAP_GRACE_MS after a later reload replaces it, and
+ * while a thread runs inside it. Do not keep the address across requests. Thread-safe;
+ * after the first call per thread, name and committed generation it takes no lock (a
+ * per-thread cache, emptied by every reload or revert), so calling it per request is
+ * cheap (tens of ns). */
 void *hotswap_live_fn(const char *name);
 
 /* A live type of the current versions. Constructor convention: a live function named
