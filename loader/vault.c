@@ -111,7 +111,7 @@ struct staged {
   hotswap_destroy_fn destroy;
   bool kept;                /* a commit recorded it (or a caller finished it as committed) */
   unsigned gens;            /* retained generations that record it, plus pins */
-  struct staged *next;      /* the live list */
+  struct staged *next;      /* the live list, or the spent one once collected */
 };
 
 /* Guards the constructor, its serial, the live list and the current vault; never held while
@@ -122,6 +122,7 @@ static hotswap_extension_newer_fn ext_newer;
 static hotswap_destroy_fn ext_destroy;
 static uint64_t ext_serial;      /* bumped by every ldr_vault_set_extension_newer */
 static struct staged *live;      /* staged vaults whose extension is not destroyed yet */
+static struct staged *spent;     /* kept vaults whose extension was destroyed: never freed */
 static struct staged *cur;       /* the vault whose extension is current, NULL before any */
 static _Atomic(void *) cur_ext;  /* cur's extension, read lock-free by the host */
 
@@ -261,6 +262,7 @@ size_t ldr_vault_collect(void) {
   }
   pthread_mutex_unlock(&ext_lock);
   size_t n = 0;
+  struct staged *last = NULL;
   for (struct staged *s = dead; s != NULL; s = s->next) {
     void *ext = s->pub.extension;
     s->pub.extension = NULL; /* the vault stays valid for plugins that kept it */
@@ -268,6 +270,13 @@ size_t ldr_vault_collect(void) {
       s->destroy(ext); /* host code: no lock held */
       n++;
     }
+    last = s;
+  }
+  if (last != NULL) { /* kept on purpose (plugins may hold them), and reachable */
+    pthread_mutex_lock(&ext_lock);
+    last->next = spent;
+    spent = dead;
+    pthread_mutex_unlock(&ext_lock);
   }
   return n;
 }
