@@ -23,9 +23,25 @@
 static struct pre_config config;
 static bool active; /* reloads enabled in this process */
 
+struct thread_start {
+  void *(*fn)(void *);
+  void *arg;
+};
+
+static void *shim_thread_main(void *p) {
+  struct thread_start s = *(struct thread_start *)p;
+  free(p);
+  pre_signal_mark_shim_thread();
+  return s.fn(s.arg);
+}
+
 int pre_thread_start(pthread_t *t, void *(*fn)(void *), void *arg) {
   sigset_t all, old;
   pthread_attr_t attr;
+  struct thread_start *s = malloc(sizeof(*s));
+  if (s == NULL)
+    return -ENOMEM;
+  *s = (struct thread_start){fn, arg};
   sigfillset(&all);
   if (config.signo > 0)
     sigdelset(&all, config.signo); /* the reload signal always has a thread to land on */
@@ -34,9 +50,11 @@ int pre_thread_start(pthread_t *t, void *(*fn)(void *), void *arg) {
   pthread_attr_init(&attr);
   pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
   pthread_sigmask(SIG_SETMASK, &all, &old);
-  int rc = pthread_create(t, &attr, fn, arg);
+  int rc = pthread_create(t, &attr, shim_thread_main, s);
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   pthread_attr_destroy(&attr);
+  if (rc != 0)
+    free(s);
   return -rc;
 }
 

@@ -41,6 +41,10 @@ int pre_signal_install(int signo, int wake_fd);
 void pre_signal_set_wake_fd(int wake_fd);
 /* Signal number from "HUP", "SIGHUP", "usr2" or "1"; -1 when unknown. */
 int pre_signal_parse(const char *name);
+/* Mark the calling thread as the shim's (pre_thread_start does it): when the daemon waits
+ * for the reload signal with sigwait() and friends, such a thread passes it on instead of
+ * keeping it. */
+void pre_signal_mark_shim_thread(void);
 
 /* ---- config.c ---------------------------------------------------------------------- */
 

@@ -5,6 +5,12 @@
  * The handler only wakes the reloader thread (a write to an eventfd) and then runs what
  * the daemon asked for. The daemon's disposition lives in one of two slots, switched with
  * an atomic index, so the handler never reads a half-written struct sigaction.
+ *
+ * A daemon that blocks the reload signal and takes it with sigwait(), sigwaitinfo() or
+ * sigtimedwait() gets every one too: once it waits so, a shim thread that catches the
+ * signal blocks it for itself and queues it again for the daemon, and the interposed wait
+ * wakes the reloader when it returns the signal. signalfd() cannot be seen through (the
+ * daemon reads the fd), so the shim keeps the signal and says so once.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -14,6 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include "preload/preload.h"
@@ -25,6 +34,10 @@ static int reload_signo;          /* 0 while the shim does not own a signal */
 static volatile int wake_fd = -1; /* eventfd written by the handler */
 static struct sigaction app_slots[2];
 static int app_slot; /* index of the daemon's current disposition, atomic */
+static int sync_waiter; /* the daemon sigwait()s for the reload signal: atomic, never reset */
+static int fd_reader;   /* the daemon asked for it through signalfd(): atomic, logged once */
+/* Set in every thread the shim starts: only those hand the signal on to a waiting daemon. */
+static __thread int shim_thread __attribute__((tls_model("initial-exec")));
 
 static sigaction_fn get_real_sigaction(void) {
   if (real_sigaction == NULL)
@@ -32,14 +45,37 @@ static sigaction_fn get_real_sigaction(void) {
   return real_sigaction;
 }
 
-/* async-signal-safe */
-static void on_reload_signal(int signo, siginfo_t *info, void *uctx) {
-  int saved = errno;
+/* Ask the reloader thread for a reload. async-signal-safe */
+static void wake_reloader(void) {
   uint64_t one = 1;
   int fd = wake_fd;
   if (fd >= 0 && write(fd, &one, sizeof(one)) < 0) {
     /* EAGAIN: the counter is full, a reload is pending anyway. */
   }
+}
+
+/* The daemon takes the signal with sigwait(): leave this shim thread's mask blocking it
+ * once the handler returns, and queue it again for the process, where only the daemon's
+ * wait can take it now (its interposed wait then wakes the reloader). The sender's pid and
+ * uid are kept; si_code becomes SI_QUEUE, the only code a process may queue to itself from
+ * any thread. async-signal-safe */
+static void hand_to_waiter(int signo, const siginfo_t *info, ucontext_t *uc) {
+  siginfo_t si = *info;
+  sigaddset(&uc->uc_sigmask, signo);
+  si.si_code = SI_QUEUE;
+  if (syscall(SYS_rt_sigqueueinfo, getpid(), signo, &si) != 0)
+    wake_reloader(); /* cannot pass it on: at least the reload happens */
+}
+
+/* async-signal-safe */
+static void on_reload_signal(int signo, siginfo_t *info, void *uctx) {
+  int saved = errno;
+  if (shim_thread && __atomic_load_n(&sync_waiter, __ATOMIC_ACQUIRE)) {
+    hand_to_waiter(signo, info, uctx);
+    errno = saved;
+    return;
+  }
+  wake_reloader();
   const struct sigaction *app = &app_slots[__atomic_load_n(&app_slot, __ATOMIC_ACQUIRE)];
   if (app->sa_flags & SA_SIGINFO) {
     if (app->sa_sigaction != NULL)
@@ -174,6 +210,84 @@ PRE_API sighandler_t sigset(int signo, sighandler_t disp) {
   if (sigaction(signo, &sa, &old) != 0 || sigprocmask(SIG_UNBLOCK, &one, &was) != 0)
     return SIG_ERR;
   return sigismember(&was, signo) ? SIG_HOLD : old.sa_handler;
+}
+
+void pre_signal_mark_shim_thread(void) { shim_thread = 1; }
+
+/* ---- daemons that wait for the signal ------------------------------------------------ */
+
+typedef int (*sigtimedwait_fn)(const sigset_t *, siginfo_t *, const struct timespec *);
+typedef int (*signalfd_fn)(int, const sigset_t *, int);
+
+static void *real_fn(void **cache, const char *name) {
+  void *f = __atomic_load_n(cache, __ATOMIC_RELAXED);
+  if (f == NULL) {
+    f = dlsym(RTLD_NEXT, name);
+    __atomic_store_n(cache, f, __ATOMIC_RELAXED);
+  }
+  return f;
+}
+
+/* The daemon is about to wait for `set`: when that holds the reload signal, shim threads
+ * hand it on from now on (the first time says so in the log). */
+static void note_waiter(const sigset_t *set) {
+  if (reload_signo == 0 || set == NULL || sigismember(set, reload_signo) != 1 ||
+      __atomic_load_n(&sync_waiter, __ATOMIC_ACQUIRE))
+    return;
+  if (!__atomic_exchange_n(&sync_waiter, 1, __ATOMIC_ACQ_REL))
+    pre_log("the daemon waits for SIG%s with sigwait(): it gets every one, and each still "
+            "reloads", sigabbrev_np(reload_signo));
+}
+
+/* What the daemon's wait returned: the reload signal also asks for a reload. */
+static int took(int signo) {
+  if (signo > 0 && signo == reload_signo)
+    wake_reloader();
+  return signo;
+}
+
+PRE_API int sigtimedwait(const sigset_t *set, siginfo_t *info, const struct timespec *timeout) {
+  static void *real;
+  sigtimedwait_fn f = (sigtimedwait_fn)real_fn(&real, "sigtimedwait");
+  if (f == NULL) {
+    errno = ENOSYS;
+    return -1;
+  }
+  note_waiter(set);
+  return took(f(set, info, timeout));
+}
+
+PRE_API int sigwaitinfo(const sigset_t *set, siginfo_t *info) {
+  return sigtimedwait(set, info, NULL);
+}
+
+/* POSIX: the signal in *sig, 0 or an error number (not errno); EINTR never happens. */
+PRE_API int sigwait(const sigset_t *set, int *sig) {
+  int signo;
+  do
+    signo = sigtimedwait(set, NULL, NULL);
+  while (signo < 0 && errno == EINTR);
+  if (signo < 0)
+    return errno;
+  *sig = signo;
+  return 0;
+}
+
+/* The daemon reads its signals from a file descriptor the shim cannot watch: the reload
+ * signal stays the shim's (reloads keep working) and the log says what to do about it. */
+PRE_API int signalfd(int fd, const sigset_t *mask, int flags) {
+  static void *real;
+  signalfd_fn f = (signalfd_fn)real_fn(&real, "signalfd");
+  if (f == NULL) {
+    errno = ENOSYS;
+    return -1;
+  }
+  if (reload_signo != 0 && sigismember(mask, reload_signo) == 1 &&
+      !__atomic_exchange_n(&fd_reader, 1, __ATOMIC_ACQ_REL))
+    pre_log("the daemon reads SIG%s through signalfd(), which the shim cannot share: the "
+            "shim keeps taking it for reloads, so the daemon's signalfd will not see it; set "
+            "HOTSWAP_SIGNAL to a signal the daemon does not use", sigabbrev_np(reload_signo));
+  return f(fd, mask, flags);
 }
 
 int pre_signal_parse(const char *name) {

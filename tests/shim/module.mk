@@ -61,4 +61,4 @@ $(SECURE_HOST): tests/shim/tiny_host.c $(PRELOAD_SO) $(SHIM_T)/vhandler/v1/libha
 	  -Wl,-rpath,$(SECURE_DIR)/lib -o $@
 
 TEST_DEPS += $(VHANDLERS) $(TINY_HOST) $(SECURE_HOST)
-TESTS += tests/shim/test_interpose.sh tests/shim/test_secure.sh
+TESTS += tests/shim/test_interpose.sh tests/shim/test_secure.sh tests/shim/test_sigwait.sh

@@ -6,8 +6,11 @@
  * that one setuid root, so it has no command that calls a function named on its input.
  *
  *   tiny_host [-s signal|sigaction|bsd_signal|sigset|none] [-H] [-V VERSION]
+ *             [-w sigwait|sigwaitinfo|sigtimedwait|signalfd]
  *     -H  first hold SIGHUP with sigset(SIGHUP, SIG_HOLD); -s sigset must release it
  *     -V  look handler_version up once, at start-up, with dlvsym(RTLD_DEFAULT, .., VERSION)
+ *     -w  block SIGHUP in every thread and count the SIGHUPs a thread takes with that call
+ *         (as "hups"; sigwaitinfo/sigtimedwait also keep the last sender's pid for "sender")
  *
  * Commands: version (handler_version() through the PLT), hups (SIGHUPs its handler saw),
  * install (what the installing calls returned), secure (getauxval(AT_SECURE)); tiny_host
@@ -22,7 +25,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/auxv.h>
+#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include "examples/legacy-server/handler.h"
@@ -38,6 +43,7 @@ const char *next_probe(void); /* libnexta.so */
 typedef const char *(*version_fn)(void);
 
 static volatile sig_atomic_t hups;
+static int sender; /* si_pid of the last SIGHUP a -w wait returned */
 static char installed[128] = "-";
 #ifdef TINY_LOOKUPS
 static version_fn looked_up;
@@ -87,6 +93,49 @@ static int install(const char *how, int hold) {
   return 0;
 }
 
+/* -w: the thread that takes SIGHUP synchronously, as daemons with a signal thread do. */
+static void *waiter_main(void *arg) {
+  const char *how = arg;
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGHUP);
+  int sfd = strcmp(how, "signalfd") == 0 ? signalfd(-1, &set, SFD_CLOEXEC) : -1;
+  for (;;) {
+    siginfo_t si = {0};
+    struct signalfd_siginfo fdsi;
+    struct timespec tick = {0, 100 * 1000 * 1000};
+    int sig = 0;
+    if (sfd >= 0)
+      sig = read(sfd, &fdsi, sizeof(fdsi)) == (ssize_t)sizeof(fdsi) ? (int)fdsi.ssi_signo : -1;
+    else if (strcmp(how, "sigwait") == 0)
+      sig = sigwait(&set, &sig) == 0 ? sig : -1;
+    else if (strcmp(how, "sigwaitinfo") == 0)
+      sig = sigwaitinfo(&set, &si);
+    else
+      sig = sigtimedwait(&set, &si, &tick); /* wakes every 100 ms, as a polling daemon */
+    if (sig == SIGHUP) {
+      __atomic_store_n(&sender, si.si_pid, __ATOMIC_RELAXED);
+      __atomic_add_fetch(&hups, 1, __ATOMIC_RELAXED);
+    }
+  }
+  return NULL;
+}
+
+static int start_waiter(const char *how) {
+  static const char *const kinds[] = {"sigwait", "sigwaitinfo", "sigtimedwait", "signalfd"};
+  sigset_t set;
+  pthread_t t;
+  for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+    if (strcmp(how, kinds[i]) != 0)
+      continue;
+    sigemptyset(&set);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, NULL); /* inherited by the waiter */
+    return pthread_create(&t, NULL, waiter_main, (void *)kinds[i]) == 0 ? 0 : -1;
+  }
+  return -1;
+}
+
 /* One line of stdin without its newline; retries reads a signal interrupted (a handler
  * installed by sigset() has no SA_RESTART). Returns 0, or -1 at the end of input. */
 static int read_line(char *buf, size_t n) {
@@ -114,7 +163,9 @@ static void answer(const char *cmd) {
   if (strcmp(cmd, "version") == 0) {
     printf("%s\n", handler_version());
   } else if (strcmp(cmd, "hups") == 0) {
-    printf("%d\n", (int)hups);
+    printf("%d\n", (int)__atomic_load_n(&hups, __ATOMIC_RELAXED));
+  } else if (strcmp(cmd, "sender") == 0) {
+    printf("%d\n", __atomic_load_n(&sender, __ATOMIC_RELAXED));
   } else if (strcmp(cmd, "install") == 0) {
     printf("%s\n", installed);
   } else if (strcmp(cmd, "secure") == 0) {
@@ -138,11 +189,13 @@ static void answer(const char *cmd) {
 }
 
 int main(int argc, char **argv) {
-  const char *how = "none", *vers = NULL;
+  const char *how = "none", *vers = NULL, *wait = NULL;
   int hold = 0, opt;
-  while ((opt = getopt(argc, argv, "s:HV:")) != -1) {
+  while ((opt = getopt(argc, argv, "s:HV:w:")) != -1) {
     if (opt == 's')
       how = optarg;
+    else if (opt == 'w')
+      wait = optarg;
     else if (opt == 'H')
       hold = 1;
     else if (opt == 'V')
@@ -152,6 +205,10 @@ int main(int argc, char **argv) {
   }
   if (install(how, hold) != 0) {
     fprintf(stderr, "tiny_host: unknown -s %s\n", how);
+    return 2;
+  }
+  if (wait != NULL && start_waiter(wait) != 0) {
+    fprintf(stderr, "tiny_host: unknown -w %s\n", wait);
     return 2;
   }
 #ifdef TINY_LOOKUPS
