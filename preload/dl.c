@@ -136,10 +136,12 @@ void *pre_dlsym_route(void *handle, const char *name) {
   resolve_real();
   if (!enabled || name == NULL || handle == RTLD_NEXT || pre_real_dlsym_ptr == NULL)
     return NULL;
-  if (ldr_route(name, &tramp) != 0)
-    return NULL;
+  if (ldr_current_target(name) == NULL)
+    return NULL; /* not a routed name: no second lookup (ldr_route would mark it called) */
   void *real = pre_real_dlsym_ptr(handle, name);
-  return (real != NULL && pre_retrofit_in_plugin(real)) ? tramp : NULL;
+  if (real == NULL || !pre_retrofit_in_plugin(real) || ldr_route(name, &tramp) != 0)
+    return NULL;
+  return tramp;
 }
 
 /* Called by the dlvsym entry, like pre_dlsym_route. The trampoline stands for the plugin's
@@ -153,10 +155,11 @@ void *pre_dlvsym_route(void *handle, const char *name, const char *version) {
   if (!enabled || name == NULL || version == NULL || handle == RTLD_NEXT ||
       pre_real_dlvsym_ptr == NULL || pre_real_dlsym_ptr == NULL)
     return NULL;
-  if (ldr_route(name, &tramp) != 0)
+  if (ldr_current_target(name) == NULL)
     return NULL;
   void *real = pre_real_dlvsym_ptr(handle, name, version);
-  if (real == NULL || !pre_retrofit_in_plugin(real) || pre_real_dlsym_ptr(handle, name) != real)
+  if (real == NULL || !pre_retrofit_in_plugin(real) || pre_real_dlsym_ptr(handle, name) != real ||
+      ldr_route(name, &tramp) != 0)
     return NULL;
   return tramp;
 }
