@@ -10,7 +10,7 @@
  * sigtimedwait() gets every one too: once it waits so, a shim thread that catches the
  * signal blocks it for itself and queues it again for the daemon, and the interposed wait
  * wakes the reloader when it returns the signal. signalfd() cannot be seen through (the
- * daemon reads the fd), so the shim keeps the signal and says so once.
+ * daemon reads the fd), so the shim keeps the signal out of the fd and says so once.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -273,8 +273,10 @@ PRE_API int sigwait(const sigset_t *set, int *sig) {
   return 0;
 }
 
-/* The daemon reads its signals from a file descriptor the shim cannot watch: the reload
- * signal stays the shim's (reloads keep working) and the log says what to do about it. */
+/* The daemon reads its signals from a file descriptor the shim cannot watch. Left in the
+ * fd's mask, each reload signal would go to whichever of the fd's reader and the shim's
+ * thread dequeues it first; so the shim takes it out of the mask (reloads keep working,
+ * every time) and the log says how to give the daemon its signal back. */
 PRE_API int signalfd(int fd, const sigset_t *mask, int flags) {
   static void *real;
   signalfd_fn f = (signalfd_fn)real_fn(&real, "signalfd");
@@ -282,12 +284,15 @@ PRE_API int signalfd(int fd, const sigset_t *mask, int flags) {
     errno = ENOSYS;
     return -1;
   }
-  if (reload_signo != 0 && sigismember(mask, reload_signo) == 1 &&
-      !__atomic_exchange_n(&fd_reader, 1, __ATOMIC_ACQ_REL))
-    pre_log("the daemon reads SIG%s through signalfd(), which the shim cannot share: the "
-            "shim keeps taking it for reloads, so the daemon's signalfd will not see it; set "
+  if (reload_signo == 0 || sigismember(mask, reload_signo) != 1)
+    return f(fd, mask, flags);
+  if (!__atomic_exchange_n(&fd_reader, 1, __ATOMIC_ACQ_REL))
+    pre_log("the daemon asks for SIG%s through signalfd(), which the shim cannot share: the "
+            "shim keeps it for reloads and leaves it out of the daemon's signalfd; set "
             "HOTSWAP_SIGNAL to a signal the daemon does not use", sigabbrev_np(reload_signo));
-  return f(fd, mask, flags);
+  sigset_t without = *mask;
+  sigdelset(&without, reload_signo);
+  return f(fd, &without, flags);
 }
 
 int pre_signal_parse(const char *name) {
