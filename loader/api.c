@@ -421,7 +421,7 @@ int ldr_invoke_each(const char *fn, void *arg, bool backward,
 }
 
 /* Write a reason into err (errlen bytes, may be 0) and return rc. */
-__attribute__((format(printf, 4, 5))) static int why(char *err, size_t errlen, int rc,
+__attribute__((format(__printf__, 4, 5))) static int why(char *err, size_t errlen, int rc,
                                                      const char *fmt, ...) {
   if (err != NULL && errlen > 0) {
     va_list ap;

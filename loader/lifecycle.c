@@ -82,7 +82,7 @@ static bool is_loading(const struct item *it) {
 }
 
 /* Record the one error of the transaction: "<file>: <step>: <reason>". Returns rc. */
-__attribute__((format(printf, 5, 6))) static int fail(struct txn *t, struct item *it,
+__attribute__((format(__printf__, 5, 6))) static int fail(struct txn *t, struct item *it,
                                                       const char *step, int rc,
                                                       const char *fmt, ...) {
   int len = snprintf(t->err, sizeof(t->err), "%s: %s: ", ldr_basename(it->path), step);

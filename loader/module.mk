@@ -4,6 +4,8 @@ LOADER_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard loader/*.c)) \
                $(patsubst %.S,$(BUILD)/obj/%.o,$(wildcard loader/*.S))
 LOADER_LIB := $(BUILD)/libhotswap_loader.a
 $(LOADER_OBJS): EXTRA_CFLAGS += $(ELF_CFLAGS) -fvisibility=hidden
+# No exit, abort, assert or stdout in the shim: common/shim_rules.h poisons them.
+$(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard loader/*.c)): EXTRA_CFLAGS += -include common/shim_rules.h
 
 $(LOADER_LIB): $(LOADER_OBJS)
 	$(call msg,AR,$@)

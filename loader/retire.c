@@ -38,7 +38,7 @@ static struct ldr_retire_opts get_policy(void) {
 }
 
 /* Send one formatted line to the policy's note callback (no lock held). */
-__attribute__((format(printf, 2, 3))) static void note(const struct ldr_retire_opts *o,
+__attribute__((format(__printf__, 2, 3))) static void note(const struct ldr_retire_opts *o,
                                                        const char *fmt, ...) {
   if (o->note == NULL)
     return;

@@ -4,6 +4,8 @@ PRELOAD_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard preload/*.c)) \
                 $(patsubst %.S,$(BUILD)/obj/%.o,$(wildcard preload/*.S))
 PRELOAD_SO := $(BUILD)/libhotswap_preload.so
 $(PRELOAD_OBJS): EXTRA_CFLAGS += $(ELF_CFLAGS) -fvisibility=hidden
+# No exit, abort, assert or stdout in the shim: common/shim_rules.h poisons them.
+$(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard preload/*.c)): EXTRA_CFLAGS += -include common/shim_rules.h
 
 $(PRELOAD_SO): $(PRELOAD_OBJS) $(LOADER_LIB) $(ELF_LIB) preload/exports.map
 	$(call msg,LD,$@)

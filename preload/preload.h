@@ -26,7 +26,7 @@
 int pre_log_open(const char *target);
 /* One line "hotswap[PID]: <text>\n", written with a single write(2) so lines from several
  * processes do not interleave. Not async-signal-safe (formats with vsnprintf). */
-void pre_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void pre_log(const char *fmt, ...) __attribute__((format(__printf__, 1, 2)));
 void pre_vlog(const char *fmt, va_list ap);
 
 /* ---- signal.c ---------------------------------------------------------------------- */

@@ -21,7 +21,7 @@ unsigned pre_outcome_count(void) {
 
 /* Append to a fixed buffer, never past its end. */
 static void appendf(char *buf, size_t n, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+    __attribute__((format(__printf__, 3, 4)));
 static void appendf(char *buf, size_t n, const char *fmt, ...) {
   size_t used = strlen(buf);
   if (used + 1 >= n)
@@ -130,7 +130,7 @@ static void jraw(struct jbuf *b, const char *s, size_t n) {
 
 static void jlit(struct jbuf *b, const char *s) { jraw(b, s, strlen(s)); }
 
-static void jfmt(struct jbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void jfmt(struct jbuf *b, const char *fmt, ...) __attribute__((format(__printf__, 2, 3)));
 static void jfmt(struct jbuf *b, const char *fmt, ...) {
   char tmp[128];
   va_list ap;
