@@ -76,3 +76,13 @@ $(BENCH_API): $(BUILD)/obj/bench/bench_api.o $(LOADER_LIB) $(ELF_LIB) | $(DEPS_O
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(LOADER_LINK)
 
 BENCHES += $(BENCH_API)
+
+# --- bench_threads.sh (h-threads): reload and retirement latency of the legacy server with
+# 8 and with 256 threads (the stack check signals every thread), side by side in one run.
+BENCH_THREADS := $(BENCH_DIR)/bench_threads
+$(BENCH_THREADS): $(BUILD)/obj/bench/bench_threads.o | $(DEPS_OK)
+	@mkdir -p $(@D)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $<
+bench: $(BENCH_THREADS)
+BENCHES += bench/bench_threads.sh
