@@ -83,6 +83,8 @@ static void serve_one(int fd) {
       break;
     got += (size_t)r;
   }
+  if (got == 0)
+    return; /* connected and closed: another process probing whether this path is taken */
   req[got] = '\0';
   req[strcspn(req, "\r\n")] = '\0';
   /* Checked after reading the request line (bounded, nothing acted on), so a refused client
@@ -118,6 +120,27 @@ static void *control_main(void *arg) {
   }
 }
 
+/* Before binding `addr`: a socket file left there by a process that is gone (SIGKILL, a
+ * crash) is removed; one that a live process answers on is not ours to take (two daemons
+ * started with the same HOTSWAP_CONTROL): -EADDRINUSE naming that process. */
+static int claim_path(const struct sockaddr_un *addr, char *err, size_t n) {
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return -errno;
+  if (connect(fd, (const struct sockaddr *)addr, sizeof(*addr)) == 0) {
+    struct ucred cred = {0};
+    socklen_t len = sizeof(cred);
+    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len);
+    close(fd);
+    snprintf(err, n, "control socket %s is in use by process %ld (give each process its own "
+             "HOTSWAP_CONTROL)", addr->sun_path, (long)cred.pid);
+    return -EADDRINUSE;
+  }
+  close(fd);
+  unlink(addr->sun_path); /* nothing answers: stale, or no file at all */
+  return 0;
+}
+
 int pre_control_start(const char *path, pre_control_fn fn, char *err, size_t n) {
   struct sockaddr_un addr;
   if (strlen(path) >= sizeof(addr.sun_path)) {
@@ -127,13 +150,14 @@ int pre_control_start(const char *path, pre_control_fn fn, char *err, size_t n) 
   int rc = make_folder(path, err, n);
   if (rc != 0)
     return rc;
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0)
-    goto fail;
   memset(&addr, 0, sizeof(addr));
   addr.sun_family = AF_UNIX;
   snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", path);
-  unlink(path); /* a stale socket of an earlier process with this pid */
+  if ((rc = claim_path(&addr, err, n)) != 0)
+    return rc;
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    goto fail;
   mode_t old = umask(0177);
   rc = bind(fd, (struct sockaddr *)&addr, sizeof(addr));
   umask(old);

@@ -91,7 +91,9 @@ int pre_notify_ready(const char *sock, const char *status); /* READY=1 + STATUS=
 typedef void (*pre_control_fn)(const char *request, char **reply);
 
 /* Listen at `path` (folder made 0700 if missing, socket 0600) and serve requests on a
- * thread of its own. Returns 0 or -errno with a reason in err. */
+ * thread of its own. A socket file nobody answers on (its process was killed) is replaced;
+ * one a live process answers on is left to it: -EADDRINUSE. Returns 0 or -errno with a
+ * reason in err. */
 int pre_control_start(const char *path, pre_control_fn fn, char *err, size_t n);
 /* Close the socket; the process that bound it also removes the file. */
 void pre_control_stop(void);

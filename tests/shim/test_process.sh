@@ -51,6 +51,25 @@ t_check "... saying the socket answers for the server, not the child" bash -c "'
   grep -qF \"hotswap status: $T_TMP/ctl.sock answers for process $SPID, not $CPID: process $CPID has no control socket of its own (a forked worker binds one shortly after fork; an exec'd program never does)\""
 stop_server
 
+# Two servers started with the same HOTSWAP_CONTROL: the second leaves the socket to the
+# first and says so; a socket left by a SIGKILLed server is replaced by the next one.
+install_handler 1
+: >"$LOG"
+start_server; FIRST=$SPID
+start_server; SECOND=$SPID
+t_check "a second server on the same socket path says it is taken, and by whom" wait_for 5 grep -qF \
+  "hotswap[$SECOND]: control socket $T_TMP/ctl.sock is in use by process $FIRST (give each process its own HOTSWAP_CONTROL); \`hotswap reload\` and \`hotswap status\` cannot reach this process (kill -HUP still reloads)" "$LOG"
+t_check "... the first still answers on it" bash -c "'$HS' status --json $FIRST | grep -qF '\"pid\":$FIRST'"
+t_expect_rc "... and the second is not reachable through it" 2 "$HS" status "$SECOND"
+stop_server "$SECOND"
+kill -9 "$FIRST"; wait "$FIRST" 2>/dev/null
+t_check "a SIGKILLed server leaves its socket file behind" [ -S "$T_TMP/ctl.sock" ]
+start_server
+t_check "the next server replaces the stale socket and answers on it" \
+  bash -c "'$HS' status --json $SPID | grep -qF '\"pid\":$SPID'"
+t_check "... without complaining about it" bash -c "! grep -q 'hotswap\[$SPID\]: control socket' '$LOG'"
+stop_server
+
 # nohup (SIGHUP ignored from the start) and no handler of the server's own.
 install_handler 1
 rm -f "$T_TMP/port" # the last server's port file would otherwise be read at once
