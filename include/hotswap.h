@@ -80,7 +80,8 @@ bool hotswap_reloadable(void);                  /* false pins the running versio
 void *hotswap_export(void);                     /* what importers receive */
 const struct hotswap_import *hotswap_import(void);
 int hotswap_on_load(void *data);                /* non-zero aborts the reload */
-int hotswap_on_init(struct hotswap_vault *vault); /* non-zero aborts the reload */
+int hotswap_on_init(struct hotswap_vault *vault); /* non-zero aborts the reload; vault
+                                                  * valid until hotswap_on_free returns */
 void hotswap_on_free(void);                     /* before the version is unloaded */
 int hotswap_invoke_func(const char *fn, void *arg, void **ret);
 
@@ -294,11 +295,14 @@ typedef void *(*hotswap_extension_newer_fn)(const void *prev);
 
 #define HOTSWAP_VAULT_VERSION 1
 
-/* What hotswap_on_init receives. Plugins may keep the pointer; the bag functions are also
- * reachable through it, so a plugin needs no link-time dependency on the shim. */
+/* What hotswap_on_init receives. A plugin version may keep the pointer and use it until its
+ * hotswap_on_free returns (each vault it received, on_init may run more than once); then
+ * the vault may be freed. The bag functions are also reachable through it, so a plugin
+ * needs no link-time dependency on the shim. */
 struct hotswap_vault {
   uint32_t version; /* HOTSWAP_VAULT_VERSION */
-  void *extension;  /* this reload's extension (NULL when the host registered no constructor) */
+  void *extension;  /* this reload's extension (NULL when the host registered no constructor,
+                     * and once that extension is destroyed: see below) */
   int (*put)(const char *key, void *value, hotswap_destroy_fn destroy);
   void *(*get)(const char *key);
   int (*remove)(const char *key);

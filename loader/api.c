@@ -28,6 +28,7 @@ struct cur {
   char name[LDR_NAME_MAX];
   char version[LDR_VERSION_MAX];
   void *handle;
+  const void *ver;                       /* its struct ldr_version (vault receipts) */
   unsigned hooks;                        /* ELF_HOOK_* bits */
   const struct hotswap_live_table *live; /* resolved by with_tables(), NULL when none */
 };
@@ -275,6 +276,7 @@ static int snapshot_current(struct cur **out, size_t *n, bool ordered, struct ta
     snprintf(c[i].name, sizeof(c[i].name), "%s", p->name);
     snprintf(c[i].version, sizeof(c[i].version), "%s", p->current->version);
     c[i].handle = p->current->handle;
+    c[i].ver = p->current;
     c[i].hooks = p->current->snap.info != NULL ? p->current->snap.info->hooks : 0;
   }
   if (rc == 0 && ordered && cnt > 1)
@@ -447,6 +449,8 @@ static int rerun_locked(struct rerun *r) {
     return why(r->err, r->errlen, rc, "out of memory");
   for (size_t i = 0; rc == 0 && i < n; i++) {
     ldr_on_init_fn f = (ldr_on_init_fn)hook_of(&c[i], ELF_HOOK_ON_INIT, "hotswap_on_init");
+    if (f != NULL) /* the token keeps c[i]'s version loaded until the receipt is taken */
+      ldr_vault_received(c[i].ver, r->vault);
     int h = f != NULL ? f(r->vault) : 0; /* plugin code: token held, no lock */
     if (h != 0) {
       rc = HOTSWAP_EHOOK;

@@ -67,8 +67,8 @@ void *ldr_vault_extension(void);
 
 /* The vault for the next reload: a fresh struct hotswap_vault whose extension is
  * newer(current extension) when a constructor is registered; without one, the current
- * vault again (committed vaults are kept for good: one per reload would grow memory
- * without bound). Pass it as ldr_reload_opts.vault, then give it to ldr_vault_finish with
+ * vault again (a vault lives as long as the versions that received it: one per reload
+ * would cost memory for nothing). Pass it as ldr_reload_opts.vault, then give it to ldr_vault_finish with
  * the reload's report. The commit records it in the new generation and makes its
  * extension current (unless the constructor was changed meanwhile); a revert makes the
  * extension its generation recorded current again; an extension that no generation a

@@ -606,6 +606,8 @@ static int run_hooks(struct txn *t) {
   }
   for (size_t k = 0; k < t->n_load; k++) {
     struct item *it = &t->items[t->load[k]];
+    if (it->nv->on_init != NULL) /* it may keep the pointer until its on_free returns */
+      ldr_vault_received(it->nv, t->opts->vault);
     int r = it->nv->on_init != NULL ? it->nv->on_init(t->opts->vault) : 0;
     if (r != 0)
       return fail(t, it, "on_init", HOTSWAP_EHOOK, "hotswap_on_init returned %d", r);
@@ -766,6 +768,9 @@ static void unload_new(struct item *it) {
     if (dl_iterate_phdr(still_loaded_cb, v->snap.fdpath) != 0)
       v->snap.fd = -1;
   }
+  /* Its on_free returned: the vault it received may go, unless the program's own copy
+   * (adopted) stays mapped with the pointer. */
+  ldr_vault_version_freed(v, !v->adopted);
   ldr_version_free(v);
   it->nv = NULL;
   it->opened = false;

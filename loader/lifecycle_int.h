@@ -171,8 +171,9 @@ int ldr_gen_record_vault(struct hotswap_vault *v, bool had_gen, uint64_t number)
 
 /* ---- vault.c: the vault each generation records ---------------------------------------
  * The lifecycle treats vaults as opaque: each call below ignores NULL and any pointer that
- * is not a live vault of ldr_vault_stage. None runs host code or takes a loader lock, so
- * they may be called with the registry mutex and the table lock held; all thread-safe. */
+ * is not a live vault of ldr_vault_stage. None takes a loader lock and none but
+ * ldr_vault_collect runs host code, so the others may be called with the registry mutex and
+ * the table lock held; all thread-safe. */
 
 /* One more generation records v (until ldr_vault_release): its extension is kept. */
 void ldr_vault_hold(struct hotswap_vault *v);
@@ -188,6 +189,21 @@ bool ldr_vault_restorable(const struct hotswap_vault *v);
  * that no retained generation records and that are not current. Call with NO lock held: it
  * runs host code. Returns how many it destroyed. */
 size_t ldr_vault_collect(void);
+/* Plugin version `version` (a struct ldr_version, used only as a key) is about to receive v
+ * in its hotswap_on_init (a reload's on_init step, or ldr_rerun_on_init): v stays allocated
+ * until ldr_vault_version_freed(version, true). Recording the same pair again is a no-op.
+ * Out of memory, v is kept for good instead. */
+void ldr_vault_received(const void *version, struct hotswap_vault *v);
+/* `version` is being freed: with unloaded true, its hotswap_on_free has returned (or it never
+ * ran code that kept the pointer) and its library is closed, so the vaults it received are
+ * released, and a vault whose extension is destroyed is freed once no generation and no
+ * version holds it; with unloaded false (an adopted version: its code stays mapped), they are
+ * kept for good. Call before the version's record is freed (its address may be reused).
+ * Frees memory only: runs no host code, so any lock may be held. */
+void ldr_vault_version_freed(const void *version, bool unloaded);
+/* Number of vault structs allocated (those with an extension still alive plus the spent ones
+ * a version still holds), for tests. */
+size_t ldr_vault_count(void);
 
 /* ---- deps.c ---------------------------------------------------------------------------- */
 

@@ -174,6 +174,9 @@ static bool unload(struct run *run, struct ldr_version **link, struct ldr_versio
   if (v->on_free != NULL)
     v->on_free();
   dlclose(v->handle);
+  /* Its on_free returned: the vaults it received may be freed (also when it stays mapped,
+   * pinned: it runs no hook again). */
+  ldr_vault_version_freed(v, true);
   if (dl_iterate_phdr(still_loaded_cb, v->snap.fdpath) != 0) {
     /* Keep the memfd: reusing its /proc/self/fd/N name would hand back the stale object. */
     ldr_reg_lock();
@@ -213,6 +216,7 @@ static bool first_look(struct run *run, struct ldr_version **link, struct ldr_ve
     /* ld.so loaded it for the program: never dlclose it, nor call its on_free. */
     note(&run->o, "retired %s %s (adopted: the program's own copy stays mapped, no dlclose)",
          v->plugin->name, v->version);
+    ldr_vault_version_freed(v, false); /* still mapped: the vaults it received stay */
     drop(link, v);
     run->r->retired++;
     *dropped = true;

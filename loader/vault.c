@@ -2,7 +2,8 @@
  * reloads, and the extension object built by the host's constructor for each reload and
  * handed to the new versions' hotswap_on_init. Each generation records the vault it ran
  * with, so a revert makes that extension current again; an extension is destroyed once no
- * generation that may become current records it. Destructors and constructors (host or
+ * generation that may become current records it, and the vault itself is freed once no
+ * plugin version that received it is still loaded. Destructors and constructors (host or
  * plugin code) always run with no lock held.
  */
 #include <errno.h>
@@ -101,30 +102,45 @@ int ldr_vault_remove(const char *key) {
 
 /* ---- the extension ---------------------------------------------------------------------- */
 
-/* A vault handed to hotswap_on_init. Plugins may keep the pointer, so a vault that a commit
- * kept is never freed: once no generation that may become current records it, only its
- * extension is destroyed (and its field set to NULL) and it leaves the `live` list. A
- * vault of a reload that committed nothing is freed with its extension. */
+/* A vault handed to hotswap_on_init. A plugin may use the pointer until its hotswap_on_free
+ * returns, so a vault lives as long as a generation records it (its extension too) or a
+ * plugin version that received it is loaded. Once no generation that may become current
+ * records it, its extension is destroyed (and the field set to NULL) and it moves from the
+ * `live` list to the `spent` one, where it stays until the last version that received it
+ * is freed (ldr_vault_version_freed). */
 struct staged {
   struct hotswap_vault pub; /* first: what plugins see */
   uint64_t serial;          /* ext_serial when it was built */
   hotswap_destroy_fn destroy;
   bool kept;                /* a commit recorded it (or a caller finished it as committed) */
+  bool spent;               /* its extension was destroyed: on the spent list */
   unsigned gens;            /* retained generations that record it, plus pins */
-  struct staged *next;      /* the live list, or the spent one once collected */
+  unsigned users;           /* versions that received it and were not freed yet, plus those
+                             * that can never release it (adopted, or out of memory) */
+  struct staged *next;      /* the live list, or the spent one */
 };
 
-/* Guards the constructor, its serial, the live list and the current vault; never held while
- * a constructor, destructor or plugin runs. Lock order: the registry mutex and the table
- * lock (loader/) before this one; this file never takes them while holding it. */
+/* One plugin version that received one vault (in hotswap_on_init). */
+struct receipt {
+  const void *version;
+  struct staged *s;
+};
+
+/* Guards the constructor, its serial, the live and spent lists, the receipts and the
+ * current vault; never held while a constructor, destructor or plugin runs. Lock order: the
+ * registry mutex and the table lock (loader/) before this one; this file never takes them
+ * while holding it. */
 static pthread_mutex_t ext_lock = PTHREAD_MUTEX_INITIALIZER;
 static hotswap_extension_newer_fn ext_newer;
 static hotswap_destroy_fn ext_destroy;
 static uint64_t ext_serial;      /* bumped by every ldr_vault_set_extension_newer */
 static struct staged *live;      /* staged vaults whose extension is not destroyed yet */
-static struct staged *spent;     /* kept vaults whose extension was destroyed: never freed */
+static struct staged *spent;     /* vaults whose extension was destroyed, still received by a
+                                  * loaded version */
 static struct staged *cur;       /* the vault whose extension is current, NULL before any */
 static _Atomic(void *) cur_ext;  /* cur's extension, read lock-free by the host */
+static struct receipt *receipts; /* which loaded version received which vault */
+static size_t n_receipts, cap_receipts;
 
 /* The live vault v, NULL when v is NULL or not one of ours (the loader treats vaults as
  * opaque: a test may pass a stand-in). Called with ext_lock held. */
@@ -160,7 +176,7 @@ static void unlink_live(struct staged *s) {
 struct hotswap_vault *ldr_vault_stage(void) {
   pthread_mutex_lock(&ext_lock);
   /* Without an extension constructor every vault is the same: hand out the current one again
-   * instead of keeping one more per reload (kept vaults are never freed). */
+   * instead of building one more per reload (each would live as long as its versions). */
   if (ext_newer == NULL && cur != NULL && cur->serial == ext_serial &&
       cur->pub.extension == NULL) {
     struct staged *same = cur;
@@ -196,6 +212,34 @@ struct hotswap_vault *ldr_vault_stage(void) {
   return &s->pub;
 }
 
+/* Destroy s's extension with the host's function, leaving NULL in the vault that versions
+ * may still read. s is on no list. Returns true when a destructor ran. Call with NO lock
+ * held: it runs host code. */
+static bool destroy_extension(struct staged *s) {
+  void *ext = s->pub.extension;
+  s->pub.extension = NULL;
+  if (s->destroy == NULL || ext == NULL)
+    return false;
+  s->destroy(ext); /* host code: no lock held */
+  return true;
+}
+
+/* s (on no list) has no extension any more: free it when no version received it, else keep
+ * it on the spent list until ldr_vault_version_freed releases the last one. Call with no
+ * lock held. */
+static void park_or_free(struct staged *s) {
+  pthread_mutex_lock(&ext_lock);
+  bool unused = s->users == 0;
+  if (!unused) {
+    s->spent = true;
+    s->next = spent;
+    spent = s;
+  }
+  pthread_mutex_unlock(&ext_lock);
+  if (unused)
+    free(s);
+}
+
 void ldr_vault_finish(struct hotswap_vault *v, bool committed_) {
   if (v == NULL)
     return;
@@ -210,9 +254,10 @@ void ldr_vault_finish(struct hotswap_vault *v, bool committed_) {
   }
   unlink_live(s);
   pthread_mutex_unlock(&ext_lock);
-  if (s->destroy != NULL && s->pub.extension != NULL)
-    s->destroy(s->pub.extension); /* no lock held */
-  free(s);
+  /* Versions that received it were rolled back (freed) already, except the current ones
+   * ldr_rerun_on_init gave it to: those keep the vault, without its extension. */
+  destroy_extension(s);
+  park_or_free(s);
 }
 
 void ldr_vault_hold(struct hotswap_vault *v) {
@@ -262,22 +307,85 @@ size_t ldr_vault_collect(void) {
   }
   pthread_mutex_unlock(&ext_lock);
   size_t n = 0;
-  struct staged *last = NULL;
-  for (struct staged *s = dead; s != NULL; s = s->next) {
-    void *ext = s->pub.extension;
-    s->pub.extension = NULL; /* the vault stays valid for plugins that kept it */
-    if (s->destroy != NULL && ext != NULL) {
-      s->destroy(ext); /* host code: no lock held */
-      n++;
+  for (struct staged *s = dead, *next; s != NULL; s = next) {
+    next = s->next;
+    n += destroy_extension(s);
+    park_or_free(s); /* freed now, or once the versions that received it are */
+  }
+  return n;
+}
+
+/* Does `version` hold a receipt for s? Called with ext_lock held. */
+static bool has_receipt(const void *version, const struct staged *s) {
+  for (size_t i = 0; i < n_receipts; i++) {
+    if (receipts[i].version == version && receipts[i].s == s)
+      return true;
+  }
+  return false;
+}
+
+void ldr_vault_received(const void *version, struct hotswap_vault *v) {
+  if (version == NULL || v == NULL)
+    return;
+  pthread_mutex_lock(&ext_lock);
+  struct staged *s = find_live(v);
+  if (s != NULL && !has_receipt(version, s)) {
+    s->users++;
+    if (n_receipts == cap_receipts) {
+      size_t cap = cap_receipts ? cap_receipts * 2 : 16;
+      struct receipt *nr = realloc(receipts, cap * sizeof(*nr));
+      if (nr != NULL)
+        receipts = nr, cap_receipts = cap;
     }
-    last = s;
+    /* Out of memory: no receipt, so nothing ever releases s: kept for good, never unsafe. */
+    if (n_receipts < cap_receipts)
+      receipts[n_receipts++] = (struct receipt){version, s};
   }
-  if (last != NULL) { /* kept on purpose (plugins may hold them), and reachable */
-    pthread_mutex_lock(&ext_lock);
-    last->next = spent;
-    spent = dead;
-    pthread_mutex_unlock(&ext_lock);
+  pthread_mutex_unlock(&ext_lock);
+}
+
+/* Take s off the spent list. Called with ext_lock held. */
+static void unlink_spent(struct staged *s) {
+  struct staged **link = &spent;
+  while (*link != s)
+    link = &(*link)->next;
+  *link = s->next;
+}
+
+void ldr_vault_version_freed(const void *version, bool unloaded) {
+  struct staged *dead = NULL;
+  pthread_mutex_lock(&ext_lock);
+  for (size_t i = 0; i < n_receipts;) {
+    struct staged *s = receipts[i].s;
+    if (receipts[i].version != version) {
+      i++;
+      continue;
+    }
+    receipts[i] = receipts[--n_receipts];
+    if (!unloaded)
+      continue; /* its code stays mapped and may use s: s->users never drops to 0 */
+    if (--s->users == 0 && s->spent) {
+      unlink_spent(s);
+      s->next = dead;
+      dead = s;
+    }
   }
+  pthread_mutex_unlock(&ext_lock);
+  while (dead != NULL) {
+    struct staged *s = dead;
+    dead = s->next;
+    free(s);
+  }
+}
+
+size_t ldr_vault_count(void) {
+  size_t n = 0;
+  pthread_mutex_lock(&ext_lock);
+  for (const struct staged *s = live; s != NULL; s = s->next)
+    n++;
+  for (const struct staged *s = spent; s != NULL; s = s->next)
+    n++;
+  pthread_mutex_unlock(&ext_lock);
   return n;
 }
 
