@@ -68,15 +68,16 @@ void *ldr_vault_extension(void);
 /* The vault for the next reload: a fresh struct hotswap_vault whose extension is
  * newer(current extension) when a constructor is registered; without one, the current
  * vault again (a vault lives as long as the versions that received it: one per reload
- * would cost memory for nothing). Pass it as ldr_reload_opts.vault, then give it to ldr_vault_finish with
- * the reload's report. The commit records it in the new generation and makes its
- * extension current (unless the constructor was changed meanwhile); a revert makes the
- * extension its generation recorded current again; an extension that no generation a
- * revert can reach records is destroyed once (loader/lifecycle_int.h, ldr_vault_collect).
+ * would cost memory for nothing). Pass it as ldr_reload_opts.vault, then give it to
+ * ldr_vault_finish with the reload's report. The commit records it in the new generation
+ * and makes its extension current (unless the constructor was changed meanwhile); a revert
+ * makes the extension its generation recorded current again; an extension that no
+ * generation a revert can reach records is destroyed once (loader/lifecycle_int.h,
+ * ldr_vault_collect), and the vault freed once no version that received it is loaded.
  * Returns NULL when out of memory (reload without a vault then). Thread-safe. */
 struct hotswap_vault *ldr_vault_stage(void);
-/* After the reload: a vault the reload did not commit is destroyed (extension) and freed;
- * a committed one stays (committed true for a vault no ldr_reload recorded: kept and made
+/* After the reload: a vault the reload did not commit has its extension destroyed and is
+ * freed (once no loaded version that received it is left); a committed one stays (committed true for a vault no ldr_reload recorded: kept and made
  * current as a commit would). Then destroys the extensions no longer reachable. v may be
  * NULL. Thread-safe; runs the host's destroy function with no lock held. */
 void ldr_vault_finish(struct hotswap_vault *v, bool committed);
