@@ -83,6 +83,19 @@ TESTS += $(LIFE_TEST)
 UNIT_TESTS += $(LIFE_TEST)
 TEST_DEPS += $(LIFE_FIX_SOS)
 
+# tests/unit/test_vault.c (h-vault): revert and the host's extension, and the lifetime of
+# vaults over many reloads, on the same fixtures; -rdynamic for fx_log.
+VAULT_TEST := $(BUILD)/tests/test_vault
+VAULT_TEST_OBJ := $(BUILD)/obj/tests/unit/test_vault.o
+$(VAULT_TEST_OBJ): EXTRA_CFLAGS += $(CMOCKA_CFLAGS) -DLIFE_FIXTURE_DIR='"$(abspath $(LIFE_FIX))"'
+$(VAULT_TEST): $(VAULT_TEST_OBJ) $(LOADER_LIB) $(ELF_LIB) | $(DEPS_OK)
+	@mkdir -p $(@D)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(ALL_LDFLAGS) -rdynamic -o $@ $< $(LOADER_LINK) $(CMOCKA_LIBS)
+
+TESTS += $(VAULT_TEST)
+UNIT_TESTS += $(VAULT_TEST)
+
 # tests/unit/test_adopt.c: a test program linked against a fixture plugin (libadopt.so, in a
 # folder of its own, found through the rpath), the way a legacy server is linked against its
 # handler library. ld.so loads it before main; the loader adopts it as generation 0. Its

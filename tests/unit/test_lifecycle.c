@@ -1,8 +1,9 @@
 /* test_lifecycle.c - the plugin transaction of loader/ against real fixture plugins built by
  * the Makefile (tests/plugins/): hook order, a failure injected at every step, cycles,
  * unknown imports, duplicate names, no-op reloads, pinning, dependency following,
- * self-binding of a new version's internal calls, the GOT walker, the status call, what a
- * refusal says about a dropped function, and revert restoring the host's extension.
+ * self-binding of a new version's internal calls, the GOT walker, the status call and what
+ * a refusal says about a dropped function. Revert and the host's extension (the vault) are
+ * in test_vault.c.
  *
  * The trampoline table and the plugin registry are per process, so every test uses plugins
  * (and so symbol names) of its own.
@@ -71,11 +72,7 @@ static void rm_dir(char *dir) { tu_rm_dir(dir); }
 /* Install fixture `fixture` (e.g. "alpha-v2") as <dir>/lib<name>.so, replacing the file by a
  * rename the way a deploy does, and return the path (a static buffer slot). */
 static const char *install(const char *dir, const char *fixture, const char *name, int slot) {
-  char src[4096];
-  snprintf(src, sizeof(src), "%s/%s.so", LIFE_FIXTURE_DIR, fixture);
-  snprintf(paths[slot], sizeof(paths[slot]), "%s/lib%s.so", dir, name);
-  tu_install(src, paths[slot]);
-  return paths[slot];
+  return tu_install_fixture(LIFE_FIXTURE_DIR, dir, fixture, name, paths[slot]);
 }
 
 /* Run one reload of the given paths (NULL-terminated) with the test's data and vault. */
@@ -96,15 +93,12 @@ static int reload(const char *first, ...) {
 }
 
 static int call_int(const char *symbol) { return tu_call_int(symbol); }
-static void *call_ptr(const char *symbol) { return ((void *(*)(void))tu_tramp(symbol))(); }
+static void *call_ptr(const char *symbol) { return tu_call_ptr(symbol); }
 static const struct ldr_plugin_result *result_of(const char *name) {
   return tu_result_of(&rep, name);
 }
 
-static uint64_t generation(void) {
-  const struct ldr_gen *g = ldr_gen_current();
-  return g != NULL ? g->number : UINT64_MAX;
-}
+static uint64_t generation(void) { return tu_generation(); }
 
 /* ---- lifecycle order ----------------------------------------------------------------- */
 
@@ -962,141 +956,6 @@ static void drops__reason__says_whether_the_server_calls_the_function(void **sta
   rm_dir(dir);
 }
 
-/* ---- revert and the host's extension (vault.c) ---------------------------------------
- * These run last: they register an extension constructor for the whole process. They use
- * the adoptb fixtures (plain fx_plugin builds made for test_adopt, another process), which
- * no other test here loads. */
-
-static unsigned ext_made;      /* extensions built: each is numbered 1, 2, ... */
-static unsigned ext_freed[16]; /* how often extension #i was destroyed */
-
-static void *make_ext(const void *prev) {
-  (void)prev;
-  unsigned *e = malloc(sizeof(*e));
-  assert_non_null(e);
-  *e = ++ext_made;
-  return e;
-}
-
-static void free_ext(void *e) {
-  unsigned id = *(unsigned *)e;
-  ext_freed[id < 16 ? id : 0]++;
-  free(e);
-}
-
-/* Reload one plugin the way the shim does: a staged vault, finished with the outcome. */
-static int reload_with_vault(const char *path) {
-  struct hotswap_vault *v = ldr_vault_stage();
-  assert_non_null(v);
-  struct ldr_reload_opts opts = {.data = &host_data, .vault = v};
-  const char *list[1] = {path};
-  ldr_report_free(&rep);
-  hook_log[0] = '\0';
-  int rc = ldr_reload(list, 1, &opts, &rep);
-  ldr_vault_finish(v, rep.committed);
-  return rc;
-}
-
-/* Number of the current extension, and of the one adoptb's current version's on_init got. */
-static unsigned ext_now(void) {
-  const unsigned *e = ldr_vault_extension();
-  assert_non_null(e);
-  return *e;
-}
-static unsigned ext_seen_by_adoptb(void) {
-  const struct hotswap_vault *v = call_ptr("adoptb_seen_vault");
-  assert_non_null(v);
-  assert_non_null(v->extension);
-  return *(const unsigned *)v->extension;
-}
-
-static void revert_ok(void) {
-  char msg[LDR_ERR_MAX];
-  assert_int_equal(ldr_revert(NULL, msg), 0);
-}
-
-/* Free every generation that can no longer be reverted to (no thread of this test is inside
- * a trampoline: the proof the shim gets from its stack check). */
-static void reclaim(void) {
-  size_t freed = 0;
-  assert_int_equal(ldr_retire_reclaim_gens(ldr_gen_mark(), &freed), 0);
-}
-
-/* v1 filled extension #1, v2 #2: a revert makes #1 current again with v1's code, a second
- * revert #2. Nothing is destroyed while its generation may still be reverted to. */
-static void revert__restores_the_extension_of_the_previous_generation(void **state) {
-  (void)state;
-  char *dir = new_dir();
-  const char *p = install(dir, "adoptb-v1", "adoptb", 0);
-  assert_int_equal(reload_with_vault(p), 0);
-  char err[LDR_ERR_MAX];
-  assert_int_equal(ldr_vault_set_extension_newer(make_ext, free_ext, err, sizeof(err)), 0);
-  assert_int_equal(ext_now(), 1);
-  assert_int_equal(ext_seen_by_adoptb(), 1); /* on_init ran again with it */
-  install(dir, "adoptb-v2", "adoptb", 0);
-  assert_int_equal(reload_with_vault(p), 0);
-  assert_int_equal(call_int("adoptb_answer"), 2);
-  assert_int_equal(ext_now(), 2);
-  assert_int_equal(ext_seen_by_adoptb(), 2);
-  revert_ok();
-  assert_int_equal(call_int("adoptb_answer"), 1);
-  assert_int_equal(ext_now(), 1);
-  assert_int_equal(ext_seen_by_adoptb(), 1);
-  revert_ok();
-  assert_int_equal(call_int("adoptb_answer"), 2);
-  assert_int_equal(ext_now(), 2);
-  revert_ok();
-  assert_int_equal(ext_now(), 1);
-  reclaim(); /* generations 1 and 2 are previous and current: their extensions stay */
-  for (unsigned i = 0; i < 16; i++)
-    assert_int_equal(ext_freed[i], 0);
-  assert_int_equal(ext_now(), 1);
-  rm_dir(dir);
-}
-
-/* Once no generation that may become current records an extension, it is destroyed with the
- * host's function, once; the one a revert can still reach stays. A constructor registered
- * after the previous generation makes a revert refuse (its versions never filled the new
- * kind of extension). */
-static void revert__extensions_no_generation_can_reach__are_destroyed_once(void **state) {
-  (void)state;
-  char *dir = new_dir();
-  const char *p = install(dir, "adoptb-v2", "adoptb", 0); /* v1 serves with #1 */
-  assert_int_equal(reload_with_vault(p), 0);
-  assert_int_equal(ext_now(), 3);
-  reclaim(); /* #2 was only in generations no revert can reach now */
-  assert_int_equal(ext_freed[2], 1);
-  assert_int_equal(ext_freed[1], 0);
-  revert_ok();
-  assert_int_equal(ext_now(), 1); /* still alive: the previous generation recorded it */
-  assert_int_equal(call_int("adoptb_answer"), 1);
-  assert_int_equal(reload_with_vault(p), 0);
-  assert_int_equal(ext_now(), 4);
-  reclaim();
-  reclaim();
-  assert_int_equal(ext_freed[3], 1);
-  assert_int_equal(ext_freed[2], 1);
-  assert_int_equal(ext_freed[1], 0);
-  assert_int_equal(ext_freed[4], 0);
-  char err[LDR_ERR_MAX], msg[LDR_ERR_MAX], want[LDR_ERR_MAX];
-  assert_int_equal(ldr_vault_set_extension_newer(make_ext, free_ext, err, sizeof(err)), 0);
-  assert_int_equal(ext_now(), 5);
-  assert_int_equal(ext_freed[4], 1); /* the current generation records #5 instead */
-  uint64_t gen = generation();
-  assert_int_equal(ldr_revert(NULL, msg), HOTSWAP_ENOPREV);
-  snprintf(want, sizeof(want),
-           "the host registered another extension constructor after generation %llu; its "
-           "versions never filled that extension",
-           (unsigned long long)(gen - 1));
-  assert_string_equal(msg, want);
-  assert_int_equal(generation(), gen);
-  assert_int_equal(ext_now(), 5);
-  assert_int_equal(call_int("adoptb_answer"), 2);
-  assert_int_equal(ext_freed[1], 0);
-  assert_int_equal(ext_freed[5], 0);
-  rm_dir(dir);
-}
-
 static int teardown_all(void **state) {
   (void)state;
   ldr_report_free(&rep);
@@ -1133,8 +992,6 @@ int main(void) {
       cmocka_unit_test(insecure__world_writable_file__is_refused_unless_allowed),
       cmocka_unit_test(insecure__world_writable_folder__is_refused_unless_allowed),
       cmocka_unit_test(drops__reason__says_whether_the_server_calls_the_function),
-      cmocka_unit_test(revert__restores_the_extension_of_the_previous_generation),
-      cmocka_unit_test(revert__extensions_no_generation_can_reach__are_destroyed_once),
   };
   return cmocka_run_group_tests(tests, NULL, teardown_all);
 }

@@ -1,11 +1,12 @@
 /* test_util.h - helpers shared by the loader's cmocka tests (test_lifecycle.c,
- * test_adopt.c, tests/api/test_api.c): private folders, installing a fixture the way a
- * deploy does, reading a reload report, calling through a trampoline. Include after
- * <cmocka.h> and loader/loader.h. */
+ * test_vault.c, test_adopt.c, tests/api/test_api.c): private folders, installing a fixture
+ * the way a deploy does, reading a reload report, calling through a trampoline. Include
+ * after <cmocka.h> and loader/loader.h. */
 #ifndef HOTSWAP_TESTS_TEST_UTIL_H
 #define HOTSWAP_TESTS_TEST_UTIL_H
 
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,19 @@ static inline void tu_install(const char *src, const char *dst) {
   assert_int_equal(rename(tmp, dst), 0);
 }
 
+/* Install fixture `fixture` of folder fixdir (e.g. "alpha-v2" for <fixdir>/alpha-v2.so) as
+ * <dir>/lib<name>.so, replacing the file by a rename the way a deploy does; the path goes to
+ * out (4096 bytes), which is returned. */
+static inline const char *tu_install_fixture(const char *fixdir, const char *dir,
+                                             const char *fixture, const char *name,
+                                             char *out) {
+  char src[4096];
+  snprintf(src, sizeof(src), "%s/%s.so", fixdir, fixture);
+  snprintf(out, 4096, "%s/lib%s.so", dir, name);
+  tu_install(src, out);
+  return out;
+}
+
 /* What the report says of plugin `name`; fails the test when it says nothing. */
 static inline const struct ldr_plugin_result *tu_result_of(const struct ldr_report *rep,
                                                            const char *name) {
@@ -66,5 +80,16 @@ static inline void *tu_tramp(const char *symbol) {
 
 /* Call int fn(void) `symbol` through its trampoline. */
 static inline int tu_call_int(const char *symbol) { return ((int (*)(void))tu_tramp(symbol))(); }
+
+/* Call void *fn(void) `symbol` through its trampoline. */
+static inline void *tu_call_ptr(const char *symbol) {
+  return ((void *(*)(void))tu_tramp(symbol))();
+}
+
+/* Number of the current generation, UINT64_MAX before the first commit. */
+static inline uint64_t tu_generation(void) {
+  const struct ldr_gen *g = ldr_gen_current();
+  return g != NULL ? g->number : UINT64_MAX;
+}
 
 #endif /* HOTSWAP_TESTS_TEST_UTIL_H */
