@@ -3,8 +3,11 @@
 # 10-symbol plugin under the shim is reloaded 10,000 times over its control socket
 # (alternating two builds); the figure is its RSS after 10,000 reloads minus its RSS after
 # 10, each read once the grace period (HOTSWAP_GRACE_MS, default 1000) has passed. Run with
-# retirement (the default) and with HOTSWAP_RETIRE=0 (every old version stays loaded).
+# retirement (the default), with retirement and an extension constructor registered by the
+# host (rss_host --extension: one extension and one vault per reload), and with
+# HOTSWAP_RETIRE=0 (every old version stays loaded).
 #   rss_kib_growth_10k_reloads            target < 1024
+#   rss_kib_growth_10k_reloads_extension  target < 1024
 #   rss_kib_growth_10k_reloads_no_retire  what retirement saves
 set -u
 BUILD=${BUILD:-build}
@@ -21,13 +24,13 @@ mapped() { grep -c 'memfd:hotswap:many10' "/proc/$1/maps"; }
 # reloads COUNT: COUNT reloads, back to back, over one connection each.
 reloads() { "$B/bench_reload" "$DIR/ctl.sock" "$DIR/many10.so" "$B/many10-a.so" "$B/many10-b.so" "$1" 0.001 >/dev/null; }
 
-# growth KEY [ENV...]: one run; prints "@KEY <KiB>".
+# growth KEY HOST_FLAGS [ENV...]: one run of rss_host HOST_FLAGS; prints "@KEY <KiB>".
 growth() {
-  key=$1; shift
+  key=$1; flags=$2; shift 2
   rm -f "$DIR/ctl.sock"
   cp "$B/many10-a.so" "$DIR/many10.so"
   env "$@" HOTSWAP_PLUGINS="$DIR/many10.so" HOTSWAP_CONTROL="$DIR/ctl.sock" \
-    HOTSWAP_LOG="$DIR/$key.log" LD_PRELOAD="$SHIM" sleep 3600 &
+    HOTSWAP_LOG="$DIR/$key.log" LD_PRELOAD="$SHIM" "$B/rss_host" $flags 3600 &
   pid=$!
   PIDS="$PIDS $pid"
   for _ in $(seq 100); do [ -S "$DIR/ctl.sock" ] && break; sleep 0.05; done
@@ -44,5 +47,6 @@ growth() {
   kill "$pid"; wait "$pid" 2>/dev/null
 }
 ulimit -n 65536 2>/dev/null # without retirement every version keeps its memfd open
-growth rss_kib_growth_10k_reloads
-growth rss_kib_growth_10k_reloads_no_retire HOTSWAP_RETIRE=0
+growth rss_kib_growth_10k_reloads ""
+growth rss_kib_growth_10k_reloads_extension --extension
+growth rss_kib_growth_10k_reloads_no_retire "" HOTSWAP_RETIRE=0

@@ -86,3 +86,12 @@ $(BENCH_THREADS): $(BUILD)/obj/bench/bench_threads.o | $(DEPS_OK)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $<
 bench: $(BENCH_THREADS)
 BENCHES += bench/bench_threads.sh
+
+# --- rss_host (h-vault): the sleeping daemon of bench_rss.sh; --extension registers a
+# trivial extension constructor so that every reload also builds a vault and an extension.
+BENCH_RSS_HOST := $(BENCH_DIR)/rss_host
+$(BENCH_RSS_HOST): $(BUILD)/obj/bench/rss_host.o | $(DEPS_OK)
+	@mkdir -p $(@D)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $<
+bench: $(BENCH_RSS_HOST)
