@@ -157,7 +157,7 @@ static void set_current(struct staged *s) {
   atomic_store_explicit(&cur_ext, s->pub.extension, memory_order_release);
 }
 
-/* Keep s for good; it becomes current unless the constructor changed since it was built,
+/* Mark s as recorded by a commit; it becomes current unless the constructor changed since it was built,
  * or (force false) the constructor gave it no extension. Called with ext_lock held. */
 static void keep_locked(struct staged *s, bool force) {
   s->kept = true;
