@@ -272,6 +272,12 @@ struct ldr_retire_opts {
 /* Set the retirement policy (copied). Thread-safe. */
 void ldr_retire_configure(const struct ldr_retire_opts *opts);
 
+/* Descriptors the loader keeps open while a version is loaded (its snapshot memfd, whose
+ * /proc/self/fd name ld.so knows it by): `keep` is called after one is opened, `drop` just
+ * before it is closed, so the shim can guard them against the daemon's close-all loops.
+ * NULL (the default): nothing is called. Set before the first reload; not thread-safe. */
+void ldr_set_fd_hooks(void (*keep)(int fd), void (*drop)(int fd));
+
 struct ldr_retire_result {
   size_t retired;  /* versions retired by this call */
   size_t waiting;  /* versions still waiting (grace period or in use) */

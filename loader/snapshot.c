@@ -125,6 +125,14 @@ static int copy_to_memfd(const char *path, bool allow_insecure, struct stat *stp
   return fd;
 }
 
+static void (*fd_keep)(int fd);
+static void (*fd_drop)(int fd);
+
+void ldr_set_fd_hooks(void (*keep)(int fd), void (*drop)(int fd)) {
+  fd_keep = keep;
+  fd_drop = drop;
+}
+
 int ldr_snapshot_take(const char *path, const struct elf_opts *eo, bool allow_insecure,
                       struct ldr_snapshot *out, char *err) {
   memset(out, 0, sizeof(*out));
@@ -144,6 +152,8 @@ int ldr_snapshot_take(const char *path, const struct elf_opts *eo, bool allow_in
     return rc;
   }
   out->fd = fd;
+  if (fd_keep != NULL)
+    fd_keep(fd);
   snprintf(out->fdpath, sizeof(out->fdpath), "/proc/self/fd/%d", fd);
   return 0;
 }
@@ -152,6 +162,8 @@ void ldr_snapshot_release(struct ldr_snapshot *s) {
   if (s->info != NULL)
     elf_info_free(s->info);
   s->info = NULL;
+  if (s->fd >= 0 && fd_drop != NULL)
+    fd_drop(s->fd);
   if (s->fd >= 0)
     close(s->fd);
   s->fd = -1;

@@ -164,6 +164,7 @@ int pre_control_start(const char *path, pre_control_fn fn, char *err, size_t n) 
   if (rc != 0 || chmod(path, 0600) != 0 || listen(fd, 16) != 0)
     goto fail;
   listen_fd = fd;
+  pre_fd_guard(fd);
   handler = fn;
   owner_pid = getpid();
   snprintf(sock_path, sizeof(sock_path), "%s", path);
@@ -185,8 +186,10 @@ fail:
 void pre_control_stop(void) {
   if (listen_fd >= 0 && owner_pid == getpid())
     unlink(sock_path);
-  if (listen_fd >= 0)
+  if (listen_fd >= 0) {
+    pre_fd_unguard(listen_fd);
     close(listen_fd);
+  }
   listen_fd = -1;
 }
 

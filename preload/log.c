@@ -30,6 +30,7 @@ int pre_log_open(const char *target) {
     return -errno;
   log_kind = SINK_FILE;
   log_fd = fd;
+  pre_fd_guard(fd);
   return 0;
 }
 

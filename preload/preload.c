@@ -120,6 +120,7 @@ static void after_fork_child(void) {
     active = false;
     return;
   }
+  pre_fd_guard(fd);
   pre_signal_set_wake_fd(fd);
   pre_reloader_after_fork(fd);
   /* The parent's socket stays the parent's; the child serves its own, bound a little
@@ -161,6 +162,8 @@ __attribute__((constructor)) static void pre_init(void) {
     return;
   }
   int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  pre_fd_guard(fd);
+  ldr_set_fd_hooks(pre_fd_guard, pre_fd_unguard); /* snapshot memfds */
   if (fd < 0 || (rc = pre_signal_install(config.signo, fd)) != 0) {
     pre_log("cannot take over SIG%s: %s; reloads disabled", sigabbrev_np(config.signo),
             strerror(fd < 0 ? errno : -rc));

@@ -46,6 +46,16 @@ int pre_signal_parse(const char *name);
  * keeping it. */
 void pre_signal_mark_shim_thread(void);
 
+/* ---- fds.c ------------------------------------------------------------------------- */
+
+/* Guard a descriptor the shim keeps (eventfd, log file, control socket, a version's memfd)
+ * against the daemon's close-all loops: close(), close_range() and closefrom() from the
+ * daemon leave it open. Call pre_fd_unguard before the shim closes it. Thread-safe. */
+void pre_fd_guard(int fd);
+void pre_fd_unguard(int fd);
+/* Is fd guarded? Lock-free, async-signal-safe. */
+bool pre_fd_guarded(int fd);
+
 /* ---- config.c ---------------------------------------------------------------------- */
 
 struct pre_config {

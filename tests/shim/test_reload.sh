@@ -104,7 +104,7 @@ fi
 
 exports=$(nm -D --defined-only "$SHIM" | awk '{print $3}' | sort | tr '\n' ' ')
 t_check "the shim exports only its allowlist" \
-  [ "$exports" = "bsd_signal dlopen dlsym dlvsym hotswap_err_name hotswap_fn hotswap_invoke hotswap_invoke_each hotswap_invoke_each_backward hotswap_live_data_restore hotswap_live_data_wrap hotswap_live_fn hotswap_live_new hotswap_live_type hotswap_strerror hotswap_vault_extension hotswap_vault_get hotswap_vault_put hotswap_vault_remove hotswap_vault_set_extension_newer sigaction signal signalfd sigset sigtimedwait sigwait sigwaitinfo " ]
+  [ "$exports" = "bsd_signal close close_range closefrom dlopen dlsym dlvsym hotswap_err_name hotswap_fn hotswap_invoke hotswap_invoke_each hotswap_invoke_each_backward hotswap_live_data_restore hotswap_live_data_wrap hotswap_live_fn hotswap_live_new hotswap_live_type hotswap_strerror hotswap_vault_extension hotswap_vault_get hotswap_vault_put hotswap_vault_remove hotswap_vault_set_extension_newer sigaction signal signalfd sigset sigtimedwait sigwait sigwaitinfo " ]
 
 stop_server
 t_check "control socket removed at exit" bash -c "sleep 0.2; [ ! -e $T_TMP/ctl.sock ]"
