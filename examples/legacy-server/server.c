@@ -16,6 +16,8 @@
  *   -w  pre-fork WORKERS processes that share the listening socket (the parent waits)
  *   -n  install no SIGHUP handler of its own;  -b  block SIGHUP in every server thread
  *   -m  the module /module/ dlopen()s (on first use)
+ *   -C loop|range|from  first close every descriptor from 3 up, as old daemons do: a
+ *       close() loop up to the descriptor limit, close_range(3, ~0U, 0), or closefrom(3)
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -280,10 +282,27 @@ static void serve_forever(int lfd, int threads, int block_hup) {
   exit(0); /* a clean exit: atexit handlers run */
 }
 
+/* -C: close every descriptor from 3 up, the way `how` says. Returns 0, -1 for a bad how. */
+static int close_all(const char *how) {
+  if (strcmp(how, "loop") == 0) {
+    long max = sysconf(_SC_OPEN_MAX);
+    for (long fd = 3; fd < (max > 0 ? max : 1024); fd++)
+      close((int)fd);
+  } else if (strcmp(how, "range") == 0) {
+    if (close_range(3, ~0U, 0) != 0)
+      perror("server: close_range");
+  } else if (strcmp(how, "from") == 0) {
+    closefrom(3);
+  } else {
+    return -1;
+  }
+  return 0;
+}
+
 int main(int argc, char **argv) {
   int port = 0, threads = 8, workers = 0, opt, daemon = 0, no_handler = 0, block_hup = 0;
-  const char *portfile = NULL, *pidfile = NULL;
-  while ((opt = getopt(argc, argv, "p:t:c:P:i:dw:nbm:")) != -1) {
+  const char *portfile = NULL, *pidfile = NULL, *close_how = NULL;
+  while ((opt = getopt(argc, argv, "p:t:c:P:i:dw:nbm:C:")) != -1) {
     if (opt == 'p') port = atoi(optarg);
     else if (opt == 't') threads = atoi(optarg);
     else if (opt == 'c') snprintf(config_path, sizeof(config_path), "%s", optarg);
@@ -294,11 +313,17 @@ int main(int argc, char **argv) {
     else if (opt == 'n') no_handler = 1;
     else if (opt == 'b') block_hup = 1;
     else if (opt == 'm') snprintf(module_path, sizeof(module_path), "%s", optarg);
+    else if (opt == 'C') close_how = optarg;
     else {
       fprintf(stderr, "usage: %s [-p PORT] [-t THREADS] [-c CONFIG] [-P PORTFILE] "
-                      "[-i PIDFILE] [-d] [-w WORKERS] [-n] [-b] [-m MODULE]\n", argv[0]);
+                      "[-i PIDFILE] [-d] [-w WORKERS] [-n] [-b] [-m MODULE] "
+                      "[-C loop|range|from]\n", argv[0]);
       return 2;
     }
+  }
+  if (close_how != NULL && close_all(close_how) != 0) {
+    fprintf(stderr, "server: -C wants loop, range or from, not '%s'\n", close_how);
+    return 2;
   }
   reload_config();
   if (!no_handler) {

@@ -61,6 +61,7 @@ $(SECURE_HOST): tests/shim/tiny_host.c $(PRELOAD_SO) $(SHIM_T)/vhandler/v1/libha
 	  -Wl,-rpath,$(SECURE_DIR)/lib -o $@
 
 TEST_DEPS += $(VHANDLERS) $(TINY_HOST) $(SECURE_HOST)
-TESTS += tests/shim/test_interpose.sh tests/shim/test_secure.sh tests/shim/test_sigwait.sh
+TESTS += tests/shim/test_interpose.sh tests/shim/test_secure.sh tests/shim/test_sigwait.sh \
+  tests/shim/test_closeall.sh
 # --- h-threads: retirement with 256 threads under load, and with more than 4096
 TESTS += tests/shim/test_threads.sh

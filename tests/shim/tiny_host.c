@@ -13,7 +13,9 @@
  *         (as "hups"; sigwaitinfo/sigtimedwait also keep the last sender's pid for "sender")
  *
  * Commands: version (handler_version() through the PLT), hups (SIGHUPs its handler saw),
- * install (what the installing calls returned), secure (getauxval(AT_SECURE)); tiny_host
+ * install (what the installing calls returned), secure (getauxval(AT_SECURE)), closeall
+ * loop|range|from (close every descriptor from 3 up, as old daemons do; answers "closed");
+ * tiny_host
  * only: vsym (call the -V pointer), dlvsym NAME VERSION (a fresh lookup, called; or
  * "NULL <dlerror()>"), next (libnexta's RTLD_NEXT lookups of next_which). It exits at the
  * end of stdin.
@@ -168,6 +170,17 @@ static void answer(const char *cmd) {
     printf("%d\n", __atomic_load_n(&sender, __ATOMIC_RELAXED));
   } else if (strcmp(cmd, "install") == 0) {
     printf("%s\n", installed);
+  } else if (strncmp(cmd, "closeall ", 9) == 0) {
+    const char *how = cmd + 9;
+    long max = sysconf(_SC_OPEN_MAX);
+    if (strcmp(how, "loop") == 0)
+      for (long fd = 3; fd < (max > 0 ? max : 1024); fd++)
+        close((int)fd);
+    else if (strcmp(how, "range") == 0)
+      close_range(3, ~0U, 0);
+    else if (strcmp(how, "from") == 0)
+      closefrom(3);
+    printf("closed\n");
   } else if (strcmp(cmd, "secure") == 0) {
     printf("%lu\n", getauxval(AT_SECURE));
 #ifdef TINY_LOOKUPS
