@@ -9,13 +9,17 @@
 #include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -56,6 +60,7 @@ struct slot {
   _Atomic int answer;
   _Atomic int pool; /* round number when that thread was in the pool */
   bool gone;        /* exited before it was asked (read by the asking thread only) */
+  bool checked;     /* found clear through /proc, not asked (asking thread only) */
 };
 /* The slots, grown by the asking thread when the process has more threads than room.
  * An outgrown table is kept (on `older`): a handler answering late may still read it. */
@@ -228,6 +233,361 @@ static int list_threads(pid_t self) {
   return e != NULL ? -ENOMEM : (int)n;
 }
 
+/* ---- Threads blocked in a system call: checked through /proc, without a signal ---------
+ *
+ * A signal makes a thread blocked in poll, epoll_wait, nanosleep, select... return EINTR
+ * (even with SA_RESTART), and many daemons treat that as fatal. So a thread that
+ * /proc/self/task/TID/syscall shows blocked in a system call ("NR a1..a6 SP PC") is looked
+ * at from here: its PC, and every 8-byte word of its stack from SP to the end of the mapping
+ * that holds SP, conservatively (any word inside a range makes the version busy: a false
+ * positive only delays retirement). x86-64 keeps every return address on the stack (no link
+ * register), so the frames the thread will return into are all there, as are the kernel
+ * signal frames (saved RIP) of handlers running on that stack.
+ *
+ * Why the thread cannot have changed its stack while we read it: we read schedstat, then
+ * syscall, scan, then syscall and schedstat again, and require both lines unchanged.
+ *  - Reading syscall of another task waits until that task is off its CPU
+ *    (task_current_syscall: wait_task_inactive before and after collecting, with the same
+ *    switch count); a runnable task reads "running". So at both reads the thread was off CPU,
+ *    in a system call, at that SP and PC.
+ *  - Any run of the thread between the two reads ends before the second one (the thread is
+ *    off CPU then), and ending a run adds its time to sum_exec_runtime (the first field of
+ *    schedstat); being switched in adds one to pcount (the third). So an unchanged schedstat
+ *    line means it did not run in between: no user code of it moved a return address.
+ *    (A thread that woke and blocked again at the same call site has the same syscall line:
+ *    that is why schedstat is needed.) "0 0 0" (no scheduler statistics) proves nothing.
+ * The version being retired is no longer routed by the current generation, and a thread
+ * blocked in a system call is not between a trampoline's generation load and its jump
+ * (its PC is not in the pool; a signal frame whose saved RIP is in the pool sends it to the
+ * signal path), so it will not enter that version afresh either (the quiet-mark argument
+ * of the signal path holds: it resumes after the mark was read).
+ *
+ * Everything else keeps the signal path: threads "running" (in user space a signal causes no
+ * EINTR), an inconsistent or unreadable state (after one retry), a PC inside the pool, a
+ * stack over SCAN_MAX bytes (scan_stack says where a stack ends), and a kernel signal frame
+ * whose interrupted SP is not on the scanned stack (a handler running on a sigaltstack: the
+ * interrupted frames are on another stack). Signal frames are recognized by their first
+ * word, the restorer of a handler installed now (rt_sigaction); what remains unseen: a
+ * handler on a sigaltstack whose restorer is no longer installed for any signal, and stacks
+ * a daemon switches itself (makecontext/swapcontext coroutines), which libunwind's walk does
+ * not follow either. The stack is read with process_vm_readv, so a thread that exits and
+ * unmaps its stack meanwhile gives an error, never a fault.
+ */
+
+#define SCAN_MAX ((size_t)16 << 20) /* stack bytes scanned per thread, at most */
+#define SCAN_WORDS 4096              /* words read per process_vm_readv */
+#define MAX_RESTORERS 16
+#ifndef SA_RESTORER
+#define SA_RESTORER 0x04000000 /* the kernel's flag (x86-64 ABI); glibc does not export it */
+#endif
+
+enum { PROC_UNKNOWN, PROC_CLEAR, PROC_HIT, PROC_RETRY };
+
+struct vma {
+  uintptr_t lo, hi;
+  bool readable;
+  bool more_stack; /* anonymous or [stack]: a stack below may go on into it */
+};
+/* What one check reads once: /proc/self/task, the mappings, the signal restorers. */
+struct proc_ctx {
+  int task_fd;
+  struct vma *maps;
+  size_t n_maps;
+  uintptr_t restorer[MAX_RESTORERS];
+  size_t n_restorers;
+  uintptr_t buf[SCAN_WORDS];
+};
+/* Set when process_vm_readv is refused (seccomp): the signal path from then on. */
+static bool proc_refused;
+
+/* The whole of a /proc file, malloc'd and NUL-terminated; NULL on error. */
+static char *slurp(const char *path, size_t *len) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  size_t cap = 1 << 16, n = 0;
+  char *b = fd >= 0 ? malloc(cap) : NULL;
+  while (b != NULL) {
+    if (n + 1 == cap) {
+      char *g = realloc(b, cap *= 2);
+      if (g == NULL)
+        break;
+      b = g;
+    }
+    ssize_t r = read(fd, b + n, cap - n - 1);
+    if (r > 0) {
+      n += (size_t)r;
+      continue;
+    }
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r == 0) {
+      b[n] = '\0';
+      *len = n;
+      close(fd);
+      return b;
+    }
+    break;
+  }
+  free(b);
+  if (fd >= 0)
+    close(fd);
+  return NULL;
+}
+
+/* Parse /proc/self/maps into c->maps (ascending). Returns 0 or -1. */
+static int read_maps(struct proc_ctx *c) {
+  size_t len;
+  char *text = slurp("/proc/self/maps", &len);
+  if (text == NULL)
+    return -1;
+  size_t lines = 0;
+  for (size_t i = 0; i < len; i++)
+    lines += text[i] == '\n';
+  c->maps = calloc(lines + 1, sizeof(c->maps[0]));
+  for (char *l = text; c->maps != NULL && l < text + len;) {
+    char *eol = strchr(l, '\n');
+    if (eol == NULL)
+      break;
+    *eol = '\0';
+    unsigned long lo, hi, ino;
+    char perms[5];
+    int path_at = 0;
+    if (sscanf(l, "%lx-%lx %4s %*x %*x:%*x %lu %n", &lo, &hi, perms, &ino, &path_at) >= 4 &&
+        c->n_maps < lines) {
+      struct vma *m = &c->maps[c->n_maps++];
+      const char *path = l + path_at;
+      *m = (struct vma){lo, hi, perms[0] == 'r',
+                        ino == 0 && (*path == '\0' || strcmp(path, "[stack]") == 0)};
+    }
+    l = eol + 1;
+  }
+  free(text);
+  return c->maps != NULL ? 0 : -1;
+}
+
+/* Index of the readable mapping holding addr, or -1. */
+static long map_index(const struct proc_ctx *c, uintptr_t addr) {
+  size_t lo = 0, hi = c->n_maps;
+  while (lo < hi) { /* first mapping whose end is above addr */
+    size_t mid = lo + (hi - lo) / 2;
+    if (c->maps[mid].hi <= addr)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  if (lo == c->n_maps || c->maps[lo].lo > addr || !c->maps[lo].readable)
+    return -1;
+  return (long)lo;
+}
+
+/* The restorers (sa_restorer) of every handler installed now: the first word of a kernel
+ * signal frame. Read with the raw system call, past any interposed sigaction. */
+static void read_restorers(struct proc_ctx *c) {
+  struct {
+    uintptr_t handler;
+    unsigned long flags;
+    uintptr_t restorer;
+    uint64_t mask;
+  } k;
+  c->n_restorers = 0;
+  for (int s = 1; s < 65; s++) {
+    if (syscall(SYS_rt_sigaction, s, NULL, &k, sizeof(k.mask)) != 0 || k.handler <= 1 ||
+        !(k.flags & SA_RESTORER))
+      continue;
+    bool known = false;
+    for (size_t i = 0; i < c->n_restorers; i++)
+      known = known || c->restorer[i] == k.restorer;
+    if (!known && c->n_restorers < MAX_RESTORERS)
+      c->restorer[c->n_restorers++] = k.restorer;
+  }
+}
+
+static bool is_restorer(const struct proc_ctx *c, uintptr_t w) {
+  for (size_t i = 0; i < c->n_restorers; i++)
+    if (w == c->restorer[i])
+      return true;
+  return false;
+}
+
+/* Read n bytes at addr of this process into out. Returns 0, or -1 (unmapped, refused). */
+static int peek(void *out, uintptr_t addr, size_t n) {
+  struct iovec local = {out, n}, remote = {(void *)addr, n};
+  ssize_t r = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+  if (r < 0 && (errno == EPERM || errno == ENOSYS))
+    proc_refused = true;
+  return r == (ssize_t)n ? 0 : -1;
+}
+
+/* A restorer word at `at` in [lo, hi): the kernel signal frame starts there (the handler's
+ * return address, then its ucontext). Its interrupted SP must lie in [lo, hi) (the
+ * interrupted frames are on the scanned stack, not on another one) and its RIP outside the
+ * trampoline pool. Returns PROC_CLEAR (go on scanning), PROC_HIT or PROC_UNKNOWN. */
+static int check_frame(uintptr_t at, uintptr_t lo, uintptr_t hi) {
+  uintptr_t sp_ip[2]; /* REG_RSP, REG_RIP: adjacent in gregs */
+  uintptr_t where = at + sizeof(uintptr_t) + offsetof(ucontext_t, uc_mcontext.gregs[REG_RSP]);
+  _Static_assert(REG_RIP == REG_RSP + 1, "gregs order");
+  if (peek(sp_ip, where, sizeof(sp_ip)) != 0 || sp_ip[0] < lo || sp_ip[0] >= hi ||
+      ldr_tramp_contains((const void *)sp_ip[1]))
+    return PROC_UNKNOWN;
+  return in_ranges(sp_ip[1]) ? PROC_HIT : PROC_CLEAR;
+}
+
+/* Scan the words of [a, hi) of the stack whose top frame is at sp (a, hi 8-byte aligned),
+ * reading SCAN_WORDS-aligned blocks (so that a 64-byte aligned TCB never straddles two).
+ * *tcb is set when a glibc thread control block lies there (tcbhead_t: its `tcb` and `self`
+ * words point to itself): glibc puts it at the top of every thread's stack, above its
+ * frames. Returns PROC_HIT, PROC_CLEAR, or PROC_UNKNOWN (unreadable, a signal frame of
+ * another stack). */
+static int scan_words(struct proc_ctx *c, uintptr_t a, uintptr_t hi, uintptr_t sp, bool *tcb) {
+  const uintptr_t block = SCAN_WORDS * sizeof(uintptr_t);
+  while (a < hi) {
+    uintptr_t b = (a | (block - 1)) + 1;
+    size_t n = ((b < hi ? b : hi) - a) / sizeof(uintptr_t);
+    if (peek(c->buf, a, n * sizeof(uintptr_t)) != 0)
+      return PROC_UNKNOWN;
+    for (size_t i = 0; i < n; i++) {
+      uintptr_t at = a + i * sizeof(uintptr_t), w = c->buf[i];
+      if (in_ranges(w))
+        return PROC_HIT;
+      /* Inside a trampoline but not at its start: only the saved PC of a thread interrupted
+       * there (between its generation load and its jump), whatever restorer its signal
+       * frame has: the signal path decides about the generations. */
+      if (ldr_tramp_contains((const void *)w) && ldr_tramp_index((const void *)w) < 0)
+        return PROC_UNKNOWN;
+      if (w == at && (at & 63) == 0 && i + 2 < n && c->buf[i + 2] == at)
+        *tcb = true;
+      int f = is_restorer(c, w) ? check_frame(at, sp, hi) : PROC_CLEAR;
+      if (f != PROC_CLEAR)
+        return f;
+    }
+    a += n * sizeof(uintptr_t);
+  }
+  return PROC_CLEAR;
+}
+
+/* Scan the stack of a thread whose SP is sp: to the end of the mapping holding sp, and on
+ * into the next one while it is contiguous, anonymous (or [stack]) and no thread control
+ * block bounded the stack (a stack split by mlock or mprotect; a stack without a TCB).
+ * Returns PROC_HIT, PROC_CLEAR or PROC_UNKNOWN (no mapping, over SCAN_MAX, unreadable). */
+static int scan_stack(struct proc_ctx *c, uintptr_t sp) {
+  long m = map_index(c, sp);
+  if (m < 0 || (sp & 7) != 0)
+    return PROC_UNKNOWN;
+  for (uintptr_t lo = sp;; m++) {
+    uintptr_t hi = c->maps[m].hi;
+    bool tcb = false;
+    if (hi - sp > SCAN_MAX)
+      return PROC_UNKNOWN;
+    int r = scan_words(c, lo, hi, sp, &tcb);
+    if (r != PROC_CLEAR || tcb)
+      return r;
+    const struct vma *next = (size_t)m + 1 < c->n_maps ? &c->maps[m + 1] : NULL;
+    if (next == NULL || next->lo != hi || !next->readable || !next->more_stack)
+      return PROC_CLEAR;
+    lo = hi;
+  }
+}
+
+/* A thread's state: its syscall line and its schedstat line. */
+struct tstate {
+  char sys[320], sched[96];
+};
+
+/* Read fd from offset 0 (a seq_file regenerates its text) into buf. Returns 0 or -1. */
+static int read_at0(int fd, char *buf, size_t n) {
+  ssize_t r = pread(fd, buf, n - 1, 0);
+  if (r <= 0 || (size_t)r == n - 1)
+    return -1;
+  buf[r] = '\0';
+  buf[strcspn(buf, "\n")] = '\0';
+  return 0;
+}
+
+static int read_state(int sys_fd, int sched_fd, struct tstate *s) {
+  return read_at0(sched_fd, s->sched, sizeof(s->sched)) == 0 &&
+                 read_at0(sys_fd, s->sys, sizeof(s->sys)) == 0
+             ? 0
+             : -1;
+}
+
+/* One look at a thread through its open syscall and schedstat files. Returns PROC_HIT,
+ * PROC_CLEAR, PROC_UNKNOWN, or PROC_RETRY (running, or it ran while we looked). */
+static int look_once(struct proc_ctx *c, int sys_fd, int sched_fd) {
+  struct tstate before, after;
+  if (read_state(sys_fd, sched_fd, &before) != 0)
+    return PROC_UNKNOWN;
+  if (strncmp(before.sys, "running", 7) == 0)
+    return PROC_RETRY;
+  long nr;
+  unsigned long a[6], sp, pc;
+  if (sscanf(before.sys, "%ld %lx %lx %lx %lx %lx %lx %lx %lx", &nr, &a[0], &a[1], &a[2],
+             &a[3], &a[4], &a[5], &sp, &pc) != 9 || nr < 0 ||
+      strncmp(before.sched, "0 0 0", 5) == 0)
+    return PROC_UNKNOWN; /* "-1 SP PC": blocked, but not in a system call */
+  if (in_ranges(pc))
+    return PROC_HIT;
+  if (ldr_tramp_contains((const void *)pc))
+    return PROC_UNKNOWN;
+  int r = scan_stack(c, sp);
+  if (r == PROC_HIT) /* busy whatever happened meanwhile: a false positive only delays */
+    return r;
+  if (read_state(sys_fd, sched_fd, &after) != 0)
+    return PROC_UNKNOWN;
+  if (strcmp(before.sys, after.sys) != 0 || strcmp(before.sched, after.sched) != 0)
+    return PROC_RETRY;
+  return r;
+}
+
+/* Check thread tid through /proc: PROC_HIT, PROC_CLEAR, or PROC_UNKNOWN (ask it by signal). */
+static int look_at(struct proc_ctx *c, pid_t tid) {
+  char path[64];
+  snprintf(path, sizeof(path), "%d/syscall", (int)tid);
+  int sys_fd = openat(c->task_fd, path, O_RDONLY | O_CLOEXEC);
+  snprintf(path, sizeof(path), "%d/schedstat", (int)tid);
+  int sched_fd = sys_fd >= 0 ? openat(c->task_fd, path, O_RDONLY | O_CLOEXEC) : -1;
+  int r = PROC_UNKNOWN;
+  for (int attempt = 0; sched_fd >= 0 && attempt < 2; attempt++) {
+    r = look_once(c, sys_fd, sched_fd);
+    if (r != PROC_RETRY)
+      break;
+  }
+  if (sched_fd >= 0)
+    close(sched_fd);
+  if (sys_fd >= 0)
+    close(sys_fd);
+  return r == PROC_RETRY ? PROC_UNKNOWN : r;
+}
+
+/* Look at each of the nt listed threads of t through /proc (ranges already published):
+ * marks those found clear (s[i].checked). Returns 1 ("thread TID" in why) when one holds a
+ * range, else 0; when /proc cannot be used, marks none. */
+static int proc_pass(struct slot_table *t, int nt, char *why) {
+  for (int i = 0; i < nt; i++)
+    t->s[i].checked = false;
+  struct proc_ctx *c = proc_refused ? NULL : calloc(1, sizeof(*c));
+  if (c == NULL)
+    return 0;
+  c->task_fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  int rc = 0;
+  if (c->task_fd >= 0 && read_maps(c) == 0) {
+    read_restorers(c);
+    for (int i = 0; i < nt && !proc_refused; i++) {
+      pid_t tid = atomic_load_explicit(&t->s[i].tid, memory_order_relaxed);
+      int r = look_at(c, tid);
+      t->s[i].checked = r == PROC_CLEAR;
+      if (r == PROC_HIT) {
+        snprintf(why, LDR_ERR_MAX, "thread %d", (int)tid);
+        rc = 1;
+        break;
+      }
+    }
+  }
+  if (c->task_fd >= 0)
+    close(c->task_fd);
+  free(c->maps);
+  free(c);
+  return rc;
+}
+
 /* Signal thread tid, in slot `slot`, with round r. Returns 0, or -errno (ESRCH: it has
  * exited). */
 static int ask(pid_t tid, size_t slot, int r) {
@@ -260,7 +620,7 @@ static int collect(struct slot_table *t, size_t n, int r, char *why) {
       answered = now_answered;
       until = ms_now() + ANSWER_MS;
     }
-    if (t->s[i].gone || (a >> 2 == r && (a & 3) == ANS_CLEAR)) {
+    if (t->s[i].gone || t->s[i].checked || (a >> 2 == r && (a & 3) == ANS_CLEAR)) {
       i++;
     } else if (a >> 2 == r && (a & 3) == ANS_HIT) {
       snprintf(why, LDR_ERR_MAX, "thread %d", (int)tid);
@@ -283,7 +643,8 @@ static int collect(struct slot_table *t, size_t n, int r, char *why) {
 /* After a round that returned 0: did no thread answer from inside the trampoline pool? */
 static bool round_quiet(struct slot_table *t, size_t n, int r) {
   for (size_t i = 0; i < n; i++) {
-    if (!t->s[i].gone && atomic_load_explicit(&t->s[i].pool, memory_order_relaxed) == r)
+    if (!t->s[i].gone && !t->s[i].checked &&
+        atomic_load_explicit(&t->s[i].pool, memory_order_relaxed) == r)
       return false;
   }
   return true;
@@ -293,11 +654,15 @@ uint64_t pre_stacks_quiet_mark(void) {
   return atomic_load_explicit(&quiet_mark, memory_order_acquire);
 }
 
-/* Ask the nt listed threads of t with round rn. Returns 0 or -errno (why says). */
+/* Ask the nt listed threads of t with round rn, but those /proc found clear. Returns 0 or
+ * -errno (why says). */
 static int ask_all(struct slot_table *t, int nt, int rn, char *why) {
   atomic_store_explicit(&n_answered, 0, memory_order_relaxed);
   atomic_store_explicit(&n_slots, (size_t)nt, memory_order_release);
   for (int i = 0; i < nt; i++) {
+    t->s[i].gone = false;
+    if (t->s[i].checked)
+      continue;
     pid_t tid = atomic_load_explicit(&t->s[i].tid, memory_order_relaxed);
     int rc = ask(tid, (size_t)i, rn);
     t->s[i].gone = rc == -ESRCH;
@@ -336,7 +701,11 @@ int pre_stacks_busy(const struct ldr_text_range *r, size_t n, char *why) {
     return nt;
   }
   struct slot_table *t = atomic_load_explicit(&table, memory_order_relaxed);
-  int rc = nt > 0 ? ask_all(t, nt, rn, why) : 0;
+  /* Threads blocked in a system call first, through /proc: no signal, so no EINTR. */
+  int rc = nt > 0 ? proc_pass(t, nt, why) : 0;
+  if (rc != 0)
+    return rc;
+  rc = nt > 0 ? ask_all(t, nt, rn, why) : 0;
   if (rc == 0 && nt > 0)
     rc = collect(t, (size_t)nt, rn, why);
   if (rc == 0 && (nt == 0 || round_quiet(t, (size_t)nt, rn)) && mark > pre_stacks_quiet_mark())
