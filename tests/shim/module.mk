@@ -65,3 +65,13 @@ TESTS += tests/shim/test_interpose.sh tests/shim/test_secure.sh tests/shim/test_
   tests/shim/test_closeall.sh
 # --- h-threads: retirement with 256 threads under load, and with more than 4096
 TESTS += tests/shim/test_threads.sh
+# --- h-eintr: the stack check must not interrupt threads blocked in system calls --------
+# eintr_host installs no signal handler and counts the EINTRs its blocked threads see; it is
+# linked against the legacy example's libhandler.so (v1), which test_eintr.sh reloads.
+EINTR_HOST := $(SHIM_T)/eintr/eintr_host
+$(EINTR_HOST): tests/shim/eintr_host.c $(LEGACY_DIR)/v1/libhandler.so | $(DEPS_OK)
+	@mkdir -p $(@D)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $< -L$(LEGACY_DIR)/v1 -lhandler -lpthread -o $@
+TEST_DEPS += $(EINTR_HOST)
+TESTS += tests/shim/test_eintr.sh
