@@ -196,6 +196,8 @@ struct ldr_plugin_status {
   /* Replaced versions still loaded (the first LDR_OLD_MAX of n_old, newest first). */
   struct ldr_old_status {
     char version[LDR_VERSION_MAX];
+    bool adopted;           /* the program's own copy (ld.so loaded it): the current version
+                             * may be the same build, loaded again by a later reload */
     bool pinned;            /* never unloaded: why says why */
     bool held;              /* past its grace period and found in use: why says by what */
     uint64_t unused_ms;     /* since it was replaced */

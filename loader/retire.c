@@ -333,6 +333,7 @@ void ldr_retire_status(const struct ldr_plugin *p, struct ldr_plugin_status *st)
     if (st->n_old < LDR_OLD_MAX) {
       struct ldr_old_status *o = &st->old[st->n_old];
       snprintf(o->version, sizeof(o->version), "%s", v->version);
+      o->adopted = v->adopted;
       o->pinned = v->pinned;
       o->held = !v->pinned && v->held_ns != 0;
       o->unused_ms = (now - v->replaced_ns) / 1000000u;

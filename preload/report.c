@@ -182,8 +182,9 @@ char *pre_outcome_json(const struct pre_outcome *o) {
   return jdone(&b);
 }
 
-/* "waiting":[{"version":..,"unused_ms":..,"held_by":"thread 12"|null,"held_ms":..}],
- * "pinned":[{"version":..,"why":..}]: the replaced versions still loaded. */
+/* "waiting":[{"version":..,"adopted":..,"unused_ms":..,"held_by":"thread 12"|null,
+ * "held_ms":..}], "pinned":[{"version":..,"adopted":..,"why":..}]: the replaced versions
+ * still loaded; adopted marks the program's own copy (the one ld.so loaded). */
 static void old_versions(struct jbuf *b, const struct ldr_plugin_status *p) {
   size_t n = p->n_old < LDR_OLD_MAX ? p->n_old : LDR_OLD_MAX;
   for (int pinned = 0; pinned <= 1; pinned++) {
@@ -196,6 +197,7 @@ static void old_versions(struct jbuf *b, const struct ldr_plugin_status *p) {
       jlit(b, first ? "{\"version\":" : ",{\"version\":");
       first = false;
       jstr(b, o->version);
+      jfmt(b, ",\"adopted\":%s", o->adopted ? "true" : "false");
       if (pinned) {
         jlit(b, ",\"why\":");
         jstr(b, o->why);

@@ -25,16 +25,19 @@ static void print_old(const struct jr *p) {
   for (size_t k = 0; w && w->type == JR_ARRAY && k < w->n; k++) {
     const struct jr *o = &w->kids[k];
     const struct jr *by = jr_get(o, "held_by");
+    /* The program's own copy can be the same build as the current one, loaded again. */
+    const char *own = jr_bool(o, "adopted") ? " (the program's own copy)" : "";
     if (by != NULL && by->type == JR_STRING)
-      printf("    %s %s waits to retire: held by %s for %.1f s\n", jr_str(p, "name"),
-             jr_str(o, "version"), by->str, jr_num(o, "held_ms") / 1000.0);
+      printf("    %s %s%s waits to retire: held by %s for %.1f s\n", jr_str(p, "name"),
+             jr_str(o, "version"), own, by->str, jr_num(o, "held_ms") / 1000.0);
     else
-      printf("    %s %s waits to retire: replaced %.1f s ago (grace period)\n",
-             jr_str(p, "name"), jr_str(o, "version"), jr_num(o, "unused_ms") / 1000.0);
+      printf("    %s %s%s waits to retire: replaced %.1f s ago (grace period)\n",
+             jr_str(p, "name"), jr_str(o, "version"), own, jr_num(o, "unused_ms") / 1000.0);
   }
   const struct jr *pin = jr_get(p, "pinned");
   for (size_t k = 0; pin && pin->type == JR_ARRAY && k < pin->n; k++)
-    printf("    %s %s pinned: %s\n", jr_str(p, "name"), jr_str(&pin->kids[k], "version"),
+    printf("    %s %s%s pinned: %s\n", jr_str(p, "name"), jr_str(&pin->kids[k], "version"),
+           jr_bool(&pin->kids[k], "adopted") ? " (the program's own copy)" : "",
            jr_str(&pin->kids[k], "why"));
 }
 

@@ -143,10 +143,25 @@ t_check "NODELETE version reported pinned" wait_for 3 log_has \
   "handler $V6 is pinned: DF_1_NODELETE: dlclose cannot unload it; it stays mapped"
 t_check "status lists it as pinned" bash -c "$HS status --json $SPID | python3 -c '
 import json,sys; d=json.load(sys.stdin); p=d[\"plugins\"][0][\"pinned\"]
-assert p==[{\"version\":\"$V6\",\"why\":\"DF_1_NODELETE: dlclose cannot unload it\"}], p'"
+assert p==[{\"version\":\"$V6\",\"adopted\":False,\"why\":\"DF_1_NODELETE: dlclose cannot unload it\"}], p'"
 t_check "status text shows it pinned" bash -c "$HS status $SPID | grep -qF 'handler $V6 pinned: DF_1_NODELETE'"
 sleep 1
 t_check "reported once, not retried" [ "$(grep -c "handler $V6 is pinned" "$LOG")" -eq 1 ]
 t_check "its hotswap_on_free was never called" [ "$(grep -c '^free v6' "$EV")" -eq 0 ]
+stop_server
+
+# v1 -> v2 -> v1: the copy of v1 ld.so loaded waits to retire beside the current v1, loaded
+# again from the file; status tells the two apart.
+install_handler 1
+HOTSWAP_GRACE_MS=600000 start_server || t_fail "server starts"
+V1=$(sed -n 's/.*libhandler.so \([0-9a-f]*\) adopted.*/\1/p' "$LOG" | tail -1)
+install_handler 2; "$HS" reload "$SPID" >/dev/null
+install_handler 1; "$HS" reload "$SPID" >/dev/null
+t_check "status text marks the program's own copy of the current build" bash -c "$HS status $SPID |
+  grep -qE '^    handler $V1 \(the program.s own copy\) waits to retire: replaced [0-9.]+ s ago'"
+t_check "status JSON: adopted is true for that copy only" bash -c "$HS status --json $SPID | python3 -c '
+import json,sys; d=json.load(sys.stdin); p=d[\"plugins\"][0]
+assert p[\"version\"]==\"$V1\", p
+assert [(w[\"version\"] == \"$V1\", w[\"adopted\"]) for w in p[\"waiting\"]]==[(False,False),(True,True)], p'"
 stop_server
 t_done
