@@ -163,11 +163,15 @@ char *pre_outcome_json(const struct pre_outcome *o);
 int pre_stacks_init(char *err, size_t n);
 /* The signal pre_stacks_init chose, 0 before. Threads of the shim leave it unblocked. */
 int pre_stacks_signo(void);
-/* ldr_busy_fn: signal every other thread of the process (tgkill over /proc/self/task);
- * each unwinds its own stack with libunwind in the handler and says whether a frame's IP
- * lies in r[0..n). Waits up to 250 ms for every answer. Returns 0 (no thread), 1 ("thread
- * TID" in why), or -ETIMEDOUT ("thread TID did not answer (it may block signal N)") /
- * -errno. Not reentrant: one caller at a time (the reloader thread). */
+/* ldr_busy_fn: look at every other thread of the process (/proc/self/task). A thread
+ * blocked in a system call is read from outside, without a signal (so it never sees EINTR):
+ * its PC and every stack word from SP up, checked against r[0..n), with /proc's syscall and
+ * schedstat lines equal before and after (it did not run meanwhile). Any other thread gets
+ * the real-time signal (tgkill) and unwinds its own stack with libunwind in the handler.
+ * Waits for signalled threads while they keep answering (250 ms of silence ends the wait).
+ * Returns 0 (no thread), 1 ("thread TID" in why), or -ETIMEDOUT ("thread TID did not
+ * answer (it may block signal N)") / -errno. Not reentrant: one caller at a time (the
+ * reloader thread). */
 int pre_stacks_busy(const struct ldr_text_range *r, size_t n, char *why);
 /* Generation that was current when the last quiet round of pre_stacks_busy began (every
  * thread answered, none was interrupted inside the trampoline pool), 0 before any: no thread
