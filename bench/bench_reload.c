@@ -20,39 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static double now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static int install(const char *from, const char *to) {
-  char tmp[4096];
-  snprintf(tmp, sizeof(tmp), "%s.tmp", to);
-  int in = open(from, O_RDONLY), out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  struct stat st;
-  int rc = (in < 0 || out < 0 || fstat(in, &st) != 0 ||
-            sendfile(out, in, NULL, (size_t)st.st_size) != st.st_size) ? -1 : 0;
-  if (in >= 0) close(in);
-  if (out >= 0) close(out);
-  return rc == 0 ? rename(tmp, to) : -1;
-}
-
-static int reload(const char *sock, char *reply, size_t n) {
-  struct sockaddr_un a = {.sun_family = AF_UNIX};
-  snprintf(a.sun_path, sizeof(a.sun_path), "%s", sock);
-  int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-  if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
-      write(fd, "reload\n", 7) != 7)
-    return -1;
-  size_t got = 0;
-  ssize_t r;
-  while (got < n - 1 && (r = read(fd, reply + got, n - 1 - got)) > 0)
-    got += (size_t)r;
-  reply[got] = '\0';
-  close(fd);
-  return strstr(reply, "\"ok\":true") != NULL ? 0 : -1;
-}
+#include "bench/bench_util.h"
 
 static int cmp(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
