@@ -13,7 +13,6 @@
 #include <link.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <string.h>
 
 #include "loader/tramp.h"
 #include "preload/preload.h"
@@ -31,6 +30,17 @@ static bool enabled;
 static uintptr_t dyn_addr(uintptr_t base, ElfW(Addr) ptr) {
   /* ld.so relocates the d_ptr values of a writable dynamic section, not of a read-only one */
   return ptr < base ? base + ptr : ptr;
+}
+
+/* strcmp(a, b) == 0 without libc: a sanitizer runtime that looks libc up through this
+ * file's dlsym while it starts has not yet found its own strcmp, and its interceptor, first
+ * in the lookup order, would call through a null pointer. */
+static bool same_name(const char *a, const char *b) {
+  while (*a != '\0' && *a == *b) {
+    a++;
+    b++;
+  }
+  return *a == *b;
 }
 
 static uint32_t gnu_hash(const char *name) {
@@ -73,7 +83,7 @@ static void *object_function(const struct link_map *map, const char *name) {
     /* versym bit 15: a hidden (non-default) version such as dlsym@GLIBC_2.2.5 */
     if ((ch | 1) == (h | 1) && s->st_shndx != SHN_UNDEF &&
         (s->st_info & 0xf) == STT_FUNC && (versym == NULL || !(versym[i] & 0x8000)) &&
-        strcmp(strtab + s->st_name, name) == 0)
+        same_name(strtab + s->st_name, name))
       return (void *)(base + s->st_value);
     if (ch & 1)
       break;

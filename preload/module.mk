@@ -14,3 +14,9 @@ $(PRELOAD_SO): $(PRELOAD_OBJS) $(LOADER_LIB) $(ELF_LIB) preload/exports.map
 	  -Wl,--whole-archive $(COMMON_OBJS) -Wl,--no-whole-archive $(LOADER_LINK)
 
 ALL_TARGETS += $(PRELOAD_SO)
+
+# dl.c answers dlsym()/dlvsym() before any constructor has run: a sanitizer runtime's own
+# start-up looks libc up with dlsym(RTLD_NEXT, ...) through the shim's dlsym, before its
+# shadow memory exists, so instrumented code there would crash. Until pre_dl_enable() that
+# path stays inside dl.c, built without instrumentation (the rest of the shim keeps it).
+$(BUILD)/obj/preload/dl.o: EXTRA_CFLAGS += $(if $(SANITIZE),-fno-sanitize=all)
