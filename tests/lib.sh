@@ -36,7 +36,9 @@ t_expect_rc() {
   "$@"; got=$?
   if [ "$got" -eq "$want" ]; then t_ok "$n"; else t_fail "$n" "exit $got, wanted $want: $*"; fi
 }
+# T_DONE_HOOKS: names of functions t_done runs first (they may call t_ok/t_fail).
 t_done() {
+  for h in ${T_DONE_HOOKS:-}; do "$h"; done
   echo "[==========] $((T_PASSED + T_FAILED)) test(s) run."
   echo "[  PASSED  ] $T_PASSED test(s)."
   if [ "$T_FAILED" -gt 0 ]; then

@@ -32,7 +32,7 @@ done
 # A host that closes everything from 3 up while a reloaded version (its memfd) is loaded.
 under_shim() {
   tiny_start env HOTSWAP_PLUGINS="$APP/libhandler.so" HOTSWAP_LOG="$LOG" HOTSWAP_GRACE_MS=0 \
-    HOTSWAP_CONTROL="$T_TMP/ctl.sock" LD_LIBRARY_PATH="$APP" LD_PRELOAD="$SHIM" "$TINY" "$@"
+    HOTSWAP_CONTROL="$T_TMP/ctl.sock" LD_LIBRARY_PATH="$APP" LD_PRELOAD="$PRELOAD" "$TINY" "$@"
 }
 memfds() { fds_of "$TPID" | grep -c '^/memfd:hotswap:'; }
 # memfd_no: the descriptor number of the one memfd the host has open.

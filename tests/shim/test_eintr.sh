@@ -31,7 +31,7 @@ reload_ok() { out=$("$HS" reload "$TPID" 2>&1) && case "$out" in "reload "*" ok 
 
 install_handler 1
 tiny_start env HOTSWAP_PLUGINS="$APP/libhandler.so" HOTSWAP_LOG="$LOG" \
-  HOTSWAP_CONTROL="$T_TMP/ctl.sock" LD_LIBRARY_PATH="$APP" LD_PRELOAD="$SHIM" "$HOST"
+  HOTSWAP_CONTROL="$T_TMP/ctl.sock" LD_LIBRARY_PATH="$APP" LD_PRELOAD="$PRELOAD" "$HOST"
 t_check "the host runs v1 under the shim" answer_is v1 version
 TIDS=$(ask tids | sed 's/[a-z]*=//g')
 t_check "its five threads are blocked in system calls ($(ask tids))" wait_for 10 all_blocked $TIDS

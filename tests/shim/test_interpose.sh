@@ -9,7 +9,7 @@
 
 under_shim() {
   tiny_start env HOTSWAP_PLUGINS="$APP/libhandler.so" HOTSWAP_LOG="$LOG" \
-    HOTSWAP_CONTROL="$T_TMP/ctl.sock" LD_LIBRARY_PATH="$APP" LD_PRELOAD="$SHIM" "$TINY" "$@"
+    HOTSWAP_CONTROL="$T_TMP/ctl.sock" LD_LIBRARY_PATH="$APP" LD_PRELOAD="$PRELOAD" "$TINY" "$@"
 }
 without_shim() { tiny_start env LD_LIBRARY_PATH="$APP" "$TINY" "$@"; }
 

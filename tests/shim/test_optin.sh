@@ -8,7 +8,7 @@ install_handler 1
 t_check "without the shim, the weak API is absent" bash -c "[ \"\$('$BUILD/tests/optin_host' </dev/null)\" = 'no shim' ]"
 mkfifo "$T_TMP/in"
 HOTSWAP_PLUGINS="$APP/libhandler.so" HOTSWAP_LOG="$LOG" HOTSWAP_CONTROL="$T_TMP/ctl.sock" \
-  LD_PRELOAD="$SHIM" "$BUILD/tests/optin_host" <"$T_TMP/in" >"$T_TMP/out" 2>&1 &
+  LD_PRELOAD="$PRELOAD" "$BUILD/tests/optin_host" <"$T_TMP/in" >"$T_TMP/out" 2>&1 &
 HPID=$!; t_reap "$HPID"
 exec 8>"$T_TMP/in"
 echo >&8

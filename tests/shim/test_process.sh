@@ -4,6 +4,10 @@
 # configuration, and plugin files other users could replace.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/shim_lib.sh"
+# The shim makes every process multi-threaded, and GCC 12's libasan does not take its
+# allocator's locks around fork() (LLVM added that in 2023): a child forked while another
+# thread allocates deadlocks in malloc, as the daemonized server here did one run in five.
+san_skip "it forks multi-threaded servers, and GCC 12's ASan allocator is not fork-safe"
 
 # Daemonized with a double fork: the reloader must live in the grandchild.
 install_handler 1
@@ -74,7 +78,7 @@ stop_server
 install_handler 1
 rm -f "$T_TMP/port" # the last server's port file would otherwise be read at once
 (trap '' HUP; exec env HOTSWAP_PLUGINS="$APP/libhandler.so" HOTSWAP_LOG="$LOG" \
-  HOTSWAP_CONTROL="$T_TMP/ctl.sock" LD_LIBRARY_PATH="$APP" LD_PRELOAD="$SHIM" \
+  HOTSWAP_CONTROL="$T_TMP/ctl.sock" LD_LIBRARY_PATH="$APP" LD_PRELOAD="$PRELOAD" \
   "$LEG/server" -n -P "$T_TMP/port" >>"$T_TMP/server.out" 2>&1) &
 SPID=$!; t_reap "$SPID"
 wait_for 5 test -s "$T_TMP/port"; PORT=$(cat "$T_TMP/port")

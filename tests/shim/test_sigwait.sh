@@ -9,7 +9,7 @@
 
 under_shim() {
   tiny_start env HOTSWAP_PLUGINS="$APP/libhandler.so" HOTSWAP_LOG="$LOG" \
-    HOTSWAP_CONTROL="$T_TMP/ctl.sock" LD_LIBRARY_PATH="$APP" LD_PRELOAD="$SHIM" "$TINY" "$@"
+    HOTSWAP_CONTROL="$T_TMP/ctl.sock" LD_LIBRARY_PATH="$APP" LD_PRELOAD="$PRELOAD" "$TINY" "$@"
 }
 reloads() { grep -c 'reload [0-9]* ok' "$LOG"; }
 
@@ -72,7 +72,7 @@ t_check "signalfd: the host exits normally" [ "$TRC" -eq 0 ]
 : >"$LOG"
 install_vhandler 1
 tiny_start env HOTSWAP_PLUGINS="$APP/libhandler.so" HOTSWAP_LOG="$LOG" HOTSWAP_SIGNAL=USR2 \
-  HOTSWAP_CONTROL="$T_TMP/ctl.sock" LD_LIBRARY_PATH="$APP" LD_PRELOAD="$SHIM" "$TINY" -w signalfd
+  HOTSWAP_CONTROL="$T_TMP/ctl.sock" LD_LIBRARY_PATH="$APP" LD_PRELOAD="$PRELOAD" "$TINY" -w signalfd
 t_check "signalfd + HOTSWAP_SIGNAL=USR2: the host starts on v1" answer_is v1 version
 # SIGHUP is blocked in all its threads by now (and in the shim's, which leave only USR2
 # open), so it waits, pending, for the daemon's signalfd.
