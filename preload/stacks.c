@@ -295,8 +295,7 @@ struct proc_ctx {
   int task_fd;
   struct vma *maps;
   size_t n_maps, cap_maps;
-  char *text; /* the last /proc/self/maps read */
-  size_t cap_text;
+  char text[8192]; /* a window on /proc/self/maps (lines are at most ~4 KiB: PATH_MAX) */
   uintptr_t restorer[MAX_RESTORERS];
   size_t n_restorers;
   uintptr_t buf[SCAN_WORDS];
@@ -304,41 +303,6 @@ struct proc_ctx {
 static struct proc_ctx the_ctx;
 /* Set when process_vm_readv is refused (seccomp): the signal path from then on. */
 static bool proc_refused;
-
-/* Read the whole of a /proc file into *buf (*cap bytes, grown as needed and kept for the
- * next call), NUL-terminated. Returns 0 with its length in *len, or -1. */
-static int slurp(const char *path, char **buf, size_t *cap, size_t *len) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  size_t n = 0;
-  if (fd < 0)
-    return -1;
-  for (;;) {
-    if (n + 1 >= *cap) {
-      size_t grow = *cap != 0 ? *cap * 2 : (size_t)1 << 16;
-      char *g = realloc(*buf, grow);
-      if (g == NULL)
-        break;
-      *buf = g;
-      *cap = grow;
-    }
-    ssize_t r = read(fd, *buf + n, *cap - n - 1);
-    if (r > 0) {
-      n += (size_t)r;
-      continue;
-    }
-    if (r < 0 && errno == EINTR)
-      continue;
-    if (r == 0) {
-      (*buf)[n] = '\0';
-      *len = n;
-      close(fd);
-      return 0;
-    }
-    break;
-  }
-  close(fd);
-  return -1;
-}
 
 /* The number in base `base` (10 or 16) at *p; *p moves past it. */
 static unsigned long take_num(const char **p, unsigned base) {
@@ -379,33 +343,56 @@ static void parse_map_line(const char *l, struct vma *m, size_t *n) {
   (*n)++;
 }
 
-/* Parse /proc/self/maps into c->maps (ascending). Returns 0 or -1. */
-static int read_maps(struct proc_ctx *c) {
-  size_t len;
-  c->n_maps = 0;
-  if (slurp("/proc/self/maps", &c->text, &c->cap_text, &len) != 0)
+/* Room for one more mapping in c->maps. Returns 0 or -1. */
+static int maps_room(struct proc_ctx *c) {
+  if (c->n_maps < c->cap_maps)
+    return 0;
+  size_t cap = c->cap_maps != 0 ? c->cap_maps * 2 : 256;
+  struct vma *g = realloc(c->maps, cap * sizeof(c->maps[0]));
+  if (g == NULL)
     return -1;
-  char *text = c->text;
-  size_t lines = 0;
-  for (size_t i = 0; i < len; i++)
-    lines += text[i] == '\n';
-  if (lines + 1 > c->cap_maps) {
-    struct vma *g = realloc(c->maps, (lines + 1) * 2 * sizeof(c->maps[0]));
-    if (g == NULL)
-      return -1;
-    c->maps = g;
-    c->cap_maps = (lines + 1) * 2;
-  }
-  for (char *l = text; l < text + len;) {
-    char *eol = strchr(l, '\n');
-    if (eol == NULL)
-      break;
-    *eol = '\0';
-    if (c->n_maps < lines)
-      parse_map_line(l, &c->maps[c->n_maps], &c->n_maps);
-    l = eol + 1;
-  }
+  c->maps = g;
+  c->cap_maps = cap;
   return 0;
+}
+
+/* Parse /proc/self/maps into c->maps (ascending), a line at a time through a fixed buffer:
+ * during a burst of reloads hundreds of versions wait out their grace period, the file
+ * grows to hundreds of KiB, and a buffer holding all of it would stay that big. Returns 0
+ * or -1. */
+static int read_maps(struct proc_ctx *c) {
+  c->n_maps = 0;
+  int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return -1;
+  size_t have = 0;
+  int rc = -1;
+  for (;;) {
+    ssize_t r = read(fd, c->text + have, sizeof(c->text) - 1 - have);
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r < 0)
+      break;
+    have += (size_t)r;
+    c->text[have] = '\0';
+    char *l = c->text, *eol;
+    while ((eol = strchr(l, '\n')) != NULL) {
+      *eol = '\0';
+      if (maps_room(c) != 0)
+        goto out;
+      parse_map_line(l, &c->maps[c->n_maps], &c->n_maps);
+      l = eol + 1;
+    }
+    have -= (size_t)(l - c->text);
+    memmove(c->text, l, have);
+    if (r == 0 || have == sizeof(c->text) - 1) { /* the end, or a line longer than the buffer */
+      rc = r == 0 && have == 0 ? 0 : -1;
+      break;
+    }
+  }
+out:
+  close(fd);
+  return rc;
 }
 
 /* Index of the readable mapping holding addr, or -1. */
