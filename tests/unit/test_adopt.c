@@ -25,21 +25,12 @@
 #include "elf/elf.h"
 #include "loader/loader.h"
 #include "loader/tramp.h"
+#include "tests/unit/hook_log.h"
 #include "tests/unit/test_util.h"
 
 #if !defined(LIFE_FIXTURE_DIR) || !defined(ADOPT_LINK_SO)
 #error "LIFE_FIXTURE_DIR and ADOPT_LINK_SO must name the fixtures"
 #endif
-
-/* ---- what the fixtures call back ----------------------------------------------------- */
-
-static char hook_log[4096];
-
-void fx_log(const char *plugin, int version, const char *event);
-void fx_log(const char *plugin, int version, const char *event) {
-  size_t len = strlen(hook_log);
-  snprintf(hook_log + len, sizeof(hook_log) - len, "%s@%d:%s ", plugin, version, event);
-}
 
 /* ---- the program's own dispatch table into the linked library ------------------------ */
 

@@ -23,28 +23,13 @@
 #include "loader/lifecycle_int.h"
 #include "loader/loader.h"
 #include "loader/tramp.h"
+#include "tests/unit/hook_log.h"
 #include "tests/unit/test_util.h"
 
 #ifndef LIFE_FIXTURE_DIR
 #error "LIFE_FIXTURE_DIR must name the folder of the built fixture plugins"
 #endif
 
-/* ---- the hook log the fixtures write through fx_log ---------------------------------- */
-
-static char hook_log[16384];
-
-void fx_log(const char *plugin, int version, const char *event);
-void fx_log(const char *plugin, int version, const char *event) {
-  size_t len = strlen(hook_log);
-  snprintf(hook_log + len, sizeof(hook_log) - len, "%s@%d:%s ", plugin, version, event);
-}
-
-static int count_in_log(const char *what) {
-  int n = 0;
-  for (const char *p = hook_log; (p = strstr(p, what)) != NULL; p += strlen(what))
-    n++;
-  return n;
-}
 
 /* ---- helpers ------------------------------------------------------------------------- */
 
