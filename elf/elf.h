@@ -33,8 +33,9 @@ enum elf_hook {
   ELF_HOOK_ON_INIT = 1u << 4,     /* hotswap_on_init */
   ELF_HOOK_ON_FREE = 1u << 5,     /* hotswap_on_free */
   ELF_HOOK_INVOKE_FUNC = 1u << 6, /* hotswap_invoke_func */
+  ELF_HOOK_ON_TRANSFER = 1u << 7, /* hotswap_on_transfer */
 };
-#define ELF_HOOK_COUNT 7
+#define ELF_HOOK_COUNT 8
 
 struct elf_sym {
   const char *name;
@@ -74,6 +75,41 @@ struct elf_live_type {
   uint64_t layout_hash;
 };
 
+/* One object of a build's writable state: a variable in a writable, non-RELRO section
+ * (.data, .bss, ... and, marked tls, .tdata/.tbss). What a reload carries over. */
+struct elf_state_obj {
+  const char *name;
+  const char *file;    /* STT_FILE of a static (local) object; NULL for a global or unknown */
+  const char *section; /* ".data", ".bss", ".tbss", ... */
+  uint64_t value;      /* st_value: its address in the build's own address space */
+  uint64_t size;
+  unsigned char bind;  /* STB_LOCAL, STB_GLOBAL, STB_WEAK, STB_GNU_UNIQUE */
+  bool tls;            /* thread-local: listed, never carried */
+  bool exported;       /* a global with default or protected visibility */
+};
+
+/* A defined function or object of the symbol table with its extent, to turn an address of
+ * one build into "symbol + offset" and find the same place in another build. */
+struct elf_addr_sym {
+  const char *name;
+  const char *file; /* as in elf_state_obj */
+  uint64_t value, size;
+  bool func;
+};
+
+/* [start, end) in the build's own address space. */
+struct elf_range {
+  uint64_t start, end;
+};
+
+/* A copy relocation (R_X86_64_COPY, R_AARCH64_COPY): an executable that keeps its own copy
+ * of a library's exported variable; every object then uses the executable's copy. */
+struct elf_copy_reloc {
+  const char *name;
+  uint64_t value; /* where the executable's copy lives (r_offset) */
+  uint64_t size;  /* its size in the executable's symbol table */
+};
+
 struct elf_info {
   int elf_class; /* ELFCLASS32 or ELFCLASS64 */
   int machine;   /* EM_X86_64, ... */
@@ -102,6 +138,19 @@ struct elf_info {
   struct elf_version_note note;
   struct elf_live_type *live_types;
   size_t n_live_types;
+
+  /* Writable state (elf_state.c): objects sorted by name, then file (NULL first). From
+   * .symtab when the file has one (statics included), else .dynsym (globals only). */
+  struct elf_state_obj *state;
+  size_t n_state;
+  const char *state_symtab; /* ".symtab", ".dynsym", or NULL when the file has neither */
+  struct elf_addr_sym *addr_syms; /* functions and objects with a size, sorted by value */
+  size_t n_addr_syms;
+  const struct elf_addr_sym **syms_by_name; /* the same, sorted by name then file */
+  struct elf_range *ro; /* allocated read-only data sections (.rodata, string pools) */
+  size_t n_ro;
+  struct elf_copy_reloc *copies; /* copy relocations (executables), sorted by name */
+  size_t n_copies;
 
   uint64_t content_hash; /* FNV-1a 64 of the whole input, to tell identical builds apart */
   size_t file_size;
@@ -183,6 +232,25 @@ int elf_check_compat(const struct elf_info *old, const struct elf_info *new_,
  * one-build checks to new_, against old's class and machine. A function that survives
  * only as a non-default version (name@V1) counts as dropped. Thread-safe (reads only). */
 int elf_check_loadable(const struct elf_info *info, struct elf_reasons *why);
+
+/* The state object called `name` (file: NULL for a global, or the static's STT_FILE);
+ * NULL when the build has none. O(log n). */
+const struct elf_state_obj *elf_find_state(const struct elf_info *info, const char *name,
+                                           const char *file);
+/* The function or object whose extent holds vaddr (a zero-size one only at its address),
+ * NULL when none. O(log n). */
+const struct elf_addr_sym *elf_sym_at(const struct elf_info *info, uint64_t vaddr);
+/* The function (func) or object called name in file (NULL: a global). O(log n). */
+const struct elf_addr_sym *elf_find_sym(const struct elf_info *info, const char *name,
+                                        const char *file, bool func);
+/* The copy relocation of `name` in an executable, NULL when it has none. */
+const struct elf_copy_reloc *elf_find_copy(const struct elf_info *info, const char *name);
+
+/* What a reload could not carry from `old` to `new_`: one line per object of old's state
+ * (not TLS) that new_ drops or whose size differs, e.g. "state 'mime_table' (mime.c): size
+ * 960 -> 1024", "state 'cache' (cache.c): dropped by the new build". Returns 0 or -ENOMEM. */
+int elf_state_diff(const struct elf_info *old, const struct elf_info *new_,
+                   struct elf_reasons *why);
 
 /* Names for printing. */
 const char *elf_sym_type_name(enum elf_sym_type t); /* "FUNC", "IFUNC", ... */

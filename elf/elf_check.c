@@ -159,12 +159,21 @@ static const char *kind_desc(enum elf_sym_type t) {
   }
 }
 
-/* Every function the running build exports must still be a function. O(n log m). */
+/* A lifecycle hook: the loader calls it only when a build defines it; never routed. */
+static bool is_hook(const char *name) {
+  for (int h = 0; h < ELF_HOOK_COUNT; h++)
+    if (strcmp(name, elf_hook_name((enum elf_hook)(1u << h))) == 0)
+      return true;
+  return false;
+}
+
+/* Every function the running build exports must still be a function (lifecycle hooks may
+ * come and go between builds). O(n log m). */
 static void check_functions(struct checker *k, const struct elf_info *old,
                             const struct elf_info *new_) {
   for (size_t i = 0; i < old->n_exports; i++) {
     const struct elf_sym *o = &old->exports[i];
-    if (!is_func(o->type) || !o->default_version)
+    if (!is_func(o->type) || !o->default_version || is_hook(o->name))
       continue;
     const struct elf_sym *n = elf_find_export(new_, o->name);
     if (n == NULL || !n->default_version)
@@ -250,4 +259,30 @@ void elf_short_version(const struct elf_info *info, char *buf, size_t n) {
     snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)info->content_hash);
     snprintf(buf, n, "%.7s", hex);
   }
+}
+
+/* " (file.c)" after a static's name, "" for a global. */
+static const char *file_suffix(const char *file, char *buf, size_t n) {
+  if (file == NULL)
+    return "";
+  snprintf(buf, n, " (%s)", file);
+  return buf;
+}
+
+int elf_state_diff(const struct elf_info *old, const struct elf_info *new_,
+                   struct elf_reasons *why) {
+  struct checker k = {.why = why};
+  for (size_t i = 0; i < old->n_state && k.rc != -ENOMEM; i++) {
+    const struct elf_state_obj *o = &old->state[i];
+    if (o->tls)
+      continue;
+    const struct elf_state_obj *n = elf_find_state(new_, o->name, o->file);
+    char fb[300];
+    if (n == NULL || n->tls)
+      add(&k, "state '%s'%s: dropped by the new build", o->name, file_suffix(o->file, fb, sizeof(fb)));
+    else if (n->size != o->size)
+      add(&k, "state '%s'%s: size %ju -> %ju", o->name, file_suffix(o->file, fb, sizeof(fb)),
+          (uintmax_t)o->size, (uintmax_t)n->size);
+  }
+  return k.rc == -ENOMEM ? -ENOMEM : 0;
 }

@@ -13,6 +13,7 @@
 static const char *const hook_names[ELF_HOOK_COUNT] = {
     "hotswap_reloadable", "hotswap_export",  "hotswap_import",      "hotswap_on_load",
     "hotswap_on_init",    "hotswap_on_free", "hotswap_invoke_func",
+    "hotswap_on_transfer",
 };
 
 const char *elf_hook_name(enum elf_hook h) {

@@ -72,5 +72,6 @@ uint32_t elf_rd32(const struct elf_ctx *c, size_t off);
 int elf_parse_dynamic(struct elf_ctx *c); /* SONAME, NEEDED, TEXTREL, flags */
 int elf_parse_symbols(struct elf_ctx *c); /* .dynsym + versions, hooks, live */
 int elf_parse_notes(struct elf_ctx *c);   /* build-id, hotswap version note, live types */
+int elf_parse_state(struct elf_ctx *c);   /* writable objects, address map, copy relocs */
 
 #endif /* HOTSWAP_ELF_INTERNAL_H */

@@ -321,6 +321,8 @@ static int parse_all(struct elf_ctx *c, unsigned char *owned) {
     rc = elf_parse_symbols(c);
   if (rc == 0)
     rc = elf_parse_notes(c);
+  if (rc == 0)
+    rc = elf_parse_state(c);
   return rc;
 }
 
