@@ -14,7 +14,7 @@
 #include "tools/util.h"
 
 static void usage(FILE *f) {
-  fputs("usage: hotswap inspect [--json] [-v] PLUGIN.so\n"
+  fputs("usage: hotswap inspect [--json] [-v] [--host EXE] PLUGIN.so\n"
         "\n"
         "Show what a plugin file exports, its hooks, hotswap version note, live types and\n"
         "the properties that block swapping or unloading it. Nothing of the plugin runs.\n"
@@ -22,6 +22,8 @@ static void usage(FILE *f) {
         "  --json         print one JSON object (keys: README, \"Inspecting and checking\n"
         "                 plugins\")\n"
         "  -v, --verbose  also list the undefined symbols\n"
+        "  --host EXE     say which exported variables the executable EXE copy-relocates\n"
+        "                 (its copy is the one that runs; see README, \"State\")\n"
         "  -h, --help     show this help\n"
         "\n"
         "Exit status: 0 shown, 2 usage error or unreadable/malformed file.\n",
@@ -106,6 +108,37 @@ static void print_flags(const struct elf_info *in) {
   printf("\n");
   for (size_t i = 0; i < n; i++)
     printf("  %-10s  %s\n", flags[i].name, flags[i].explanation);
+}
+
+/* The writable state a reload carries over (README, "State across reloads"). */
+static void print_state(const struct elf_info *in, const struct elf_info *host,
+                        const char *host_path) {
+  char c1[CLI_CLEAN_MAX], c2[CLI_CLEAN_MAX], c3[CLI_CLEAN_MAX];
+  size_t tls = 0;
+  for (size_t i = 0; i < in->n_state; i++)
+    tls += in->state[i].tls;
+  printf("state:      %zu objects", in->n_state);
+  if (in->state_symtab != NULL)
+    printf(" from %s%s", in->state_symtab,
+           in->state_symtab[1] == 'd' ? " (stripped: statics are not seen)" : "");
+  printf("%s\n", tls ? ", thread-local ones are not carried" : "");
+  if (in->n_state)
+    printf("    %-12s %-6s %8s  %-24s %s\n", "SECTION", "BIND", "SIZE", "NAME", "FILE");
+  for (size_t i = 0; i < in->n_state; i++) {
+    const struct elf_state_obj *o = &in->state[i];
+    const struct elf_copy_reloc *cp = o->exported ? elf_find_copy(host, o->name) : NULL;
+    printf("    %-12s %-6s %8" PRIu64 "  %-24s %s%s%s\n", cli_clean(o->section, c1),
+           cli_bind_name(o->bind), o->size, cli_clean(o->name, c2),
+           o->file != NULL ? cli_clean(o->file, c3) : "-", o->tls ? "  (thread-local: not carried)" : "",
+           cp != NULL ? "  (copy-relocated by the host)" : "");
+  }
+  if (host != NULL) {
+    size_t n = 0;
+    for (size_t i = 0; i < in->n_state; i++)
+      n += in->state[i].exported && elf_find_copy(host, in->state[i].name) != NULL;
+    printf("host:       %s copy-relocates %zu of its exported variables\n",
+           cli_clean(host_path, c1), n);
+  }
 }
 
 static void print_text(const struct elf_info *in, const char *path, bool verbose) {
@@ -228,7 +261,31 @@ static void json_flags(struct json *j, const struct elf_info *in) {
   json_end_array(j);
 }
 
-static void print_json(const struct elf_info *in, const char *path) {
+static void json_state(struct json *j, const struct elf_info *in, const struct elf_info *host,
+                       const char *host_path) {
+  json_str(j, "state_symtab", in->state_symtab);
+  json_begin_array(j, "state");
+  for (size_t i = 0; i < in->n_state; i++) {
+    const struct elf_state_obj *o = &in->state[i];
+    json_begin_object(j, NULL);
+    json_str(j, "name", o->name);
+    json_str(j, "file", o->file);
+    json_str(j, "section", o->section);
+    json_str(j, "bind", cli_bind_name(o->bind));
+    json_uint(j, "size", o->size);
+    json_bool(j, "exported", o->exported);
+    json_bool(j, "carried", !o->tls);
+    if (host != NULL)
+      json_bool(j, "copy_relocated", o->exported && elf_find_copy(host, o->name) != NULL);
+    json_end_object(j);
+  }
+  json_end_array(j);
+  if (host != NULL)
+    json_str(j, "host", host_path);
+}
+
+static void print_json(const struct elf_info *in, const char *path, const struct elf_info *host,
+                       const char *host_path) {
   struct json j;
   json_init(&j, stdout);
   json_begin_object(&j, NULL);
@@ -236,6 +293,7 @@ static void print_json(const struct elf_info *in, const char *path) {
   json_note(&j, &in->note);
   json_body(&j, in);
   json_flags(&j, in);
+  json_state(&j, in, host, host_path);
   json_end_object(&j);
   json_finish(&j);
 }
@@ -245,9 +303,11 @@ static void print_json(const struct elf_info *in, const char *path) {
 int cmd_inspect(int argc, char **argv) {
   static const struct option longopts[] = {{"json", no_argument, NULL, 'j'},
                                            {"verbose", no_argument, NULL, 'v'},
+                                           {"host", required_argument, NULL, 'H'},
                                            {"help", no_argument, NULL, 'h'},
                                            {NULL, 0, NULL, 0}};
   bool as_json = false, verbose = false;
+  const char *host_path = NULL;
   int c;
   optind = 1;
   opterr = 0;
@@ -255,7 +315,12 @@ int cmd_inspect(int argc, char **argv) {
     switch (c) {
     case 'j': as_json = true; break;
     case 'v': verbose = true; break;
+    case 'H': host_path = optarg; break;
     case 'h': usage(stdout); return 0;
+    case ':':
+      fprintf(stderr, "hotswap inspect: option '%s' requires a value\n\n", argv[optind - 1]);
+      usage(stderr);
+      return 2;
     default:
       cli_bad_option("inspect", argc, argv);
       usage(stderr);
@@ -269,13 +334,21 @@ int cmd_inspect(int argc, char **argv) {
   }
   const char *path = argv[optind];
   struct elf_info *info;
-  if (cli_inspect_file("inspect", path, &info) != 0)
+  struct elf_info *host = NULL;
+  if (host_path != NULL && cli_inspect_file("inspect", host_path, &host) != 0)
     return 2;
-  if (as_json)
-    print_json(info, path);
-  else
+  if (cli_inspect_file("inspect", path, &info) != 0) {
+    elf_info_free(host);
+    return 2;
+  }
+  if (as_json) {
+    print_json(info, path, host, host_path);
+  } else {
     print_text(info, path, verbose);
+    print_state(info, host, host_path);
+  }
   elf_info_free(info);
+  elf_info_free(host);
   if (fflush(stdout) != 0 || ferror(stdout)) {
     fprintf(stderr, "hotswap inspect: cannot write the output\n");
     return 2;

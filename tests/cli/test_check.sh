@@ -52,7 +52,7 @@ t_check "check: text relocations, all dropped functions listed too" \
 hs check --json "$N" "$N"
 expect "check --json compatible: exit 0" 0 "$(cat "$OUT")" ""
 py "check --json compatible: object" "
-assert d == {'old': '$N', 'new': '$N', 'compatible': True, 'reasons': []}, d
+assert d == {'old': '$N', 'new': '$N', 'compatible': True, 'reasons': [], 'state': []}, d
 "
 hs check --json "$N" "$FX/m32.so"
 t_check "check --json incompatible: exit 1" [ "$RC" = 1 ]
