@@ -85,6 +85,24 @@ int hotswap_on_init(struct hotswap_vault *vault); /* non-zero aborts the reload;
 void hotswap_on_free(void);                     /* before the version is unloaded */
 int hotswap_invoke_func(const char *fn, void *arg, void **ret);
 
+/* State carry-over (README, "State across reloads"). At a reload, every object of the
+ * running version's writable state (.data, .bss) that the program changed is copied into
+ * the new version's object of the same name and size. For one whose size changed, the new
+ * version's hotswap_on_transfer (when it defines one) is called instead, before its
+ * hotswap_on_load, with the old object still in place: it may convert old_addr's bytes
+ * into new_addr. Return 1 when it took the object over, 0 to leave the new build's initial
+ * value (logged "left fresh"), negative to refuse the reload. Pointers into the old version
+ * are not rebased for it. */
+struct hotswap_transfer {
+  const char *name;     /* the object's symbol name */
+  const char *file;     /* its source file (STT_FILE) for a static, NULL for a global */
+  const void *old_addr; /* the running version's object */
+  size_t old_size;
+  void *new_addr;       /* the new version's object */
+  size_t new_size;
+};
+int hotswap_on_transfer(const struct hotswap_transfer *t);
+
 /* ---------------------------------------------------------------------------------------
  * On-disk records, read by `elf/` without running any plugin code.
  *

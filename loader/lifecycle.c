@@ -63,6 +63,8 @@ struct item {
   bool adopting;             /* its new version is that object (action LDR_ADOPTED, or
                               * LDR_FAILED / LDR_ROLLED_BACK after it) */
   struct link_map *map;      /* the new version's object, once opened */
+  struct ldr_carry *carry;   /* state carried from the current version (step "state") */
+  struct ldr_state_stats state;
 };
 
 struct txn {
@@ -74,6 +76,8 @@ struct txn {
   char err[LDR_ERR_MAX];
   size_t routed;
   const struct ldr_gen *gen; /* set by a successful commit */
+  char **notes;              /* for the report: what the carry-over could not simply do */
+  size_t n_notes;
 };
 
 static bool is_loading(const struct item *it) {
@@ -389,6 +393,7 @@ static void resolve_hooks(struct ldr_version *v) {
   v->on_load = (ldr_on_load_fn)hook(v, ELF_HOOK_ON_LOAD, "hotswap_on_load");
   v->on_init = (ldr_on_init_fn)hook(v, ELF_HOOK_ON_INIT, "hotswap_on_init");
   v->on_free = (ldr_on_free_fn)hook(v, ELF_HOOK_ON_FREE, "hotswap_on_free");
+  v->on_transfer = (ldr_on_transfer_fn)hook(v, ELF_HOOK_ON_TRANSFER, "hotswap_on_transfer");
 }
 
 /* dlopen's reason, without the memfd path (it means nothing to a user). */
@@ -454,6 +459,9 @@ static int open_one(struct txn *t, struct item *it) {
   if (tf.rc != 0)
     return fail(t, it, "dlopen", tf.rc, "out of memory");
   resolve_hooks(v);
+  /* Its state as loaded: what "changed by the program" is measured against later. Out of
+   * memory, nothing will be carried out of this version (state stays NULL). */
+  ldr_state_capture(v);
   v->reloadable = v->reloadable_fn != NULL ? v->reloadable_fn() : true;
   return 0;
 }
@@ -594,6 +602,76 @@ static int import_all(struct txn *t) {
   if (rc == 0)
     fill_slots(t);
   return rc;
+}
+
+/* Step "state": copy what the program changed in each replaced version into its successor,
+ * before any on_load runs (a hook then sees the carried state). */
+static int carry_all(struct txn *t) {
+  for (size_t k = 0; k < t->n_load; k++) {
+    struct item *it = &t->items[t->load[k]];
+    if (it->plugin == NULL || it->plugin->current == NULL)
+      continue;
+    char why[LDR_ERR_MAX];
+    int rc = ldr_state_carry(it->plugin->current, it->nv, t->opts->state, &it->carry, why);
+    if (rc != 0)
+      return fail(t, it, "state", rc, "%s", why);
+  }
+  return 0;
+}
+
+/* Move a carry's notes to the transaction's list. */
+static void take_notes(struct txn *t, struct ldr_carry *k) {
+  char **grown = realloc(t->notes, (t->n_notes + k->n_notes + 1) * sizeof(*grown));
+  if (grown == NULL)
+    return;
+  t->notes = grown;
+  for (size_t i = 0; i < k->n_notes; i++)
+    t->notes[t->n_notes++] = k->notes[i];
+  k->n_notes = 0;
+}
+
+/* Most time the late pass waits for the replaced versions' last calls to return. */
+#define LATE_WAIT_MS 200
+
+/* After the commit store: apply what waited for it (the executable's copies, pins), then,
+ * once no thread runs the replaced versions, copy again what they wrote after the copy. */
+static void after_commit(struct txn *t) {
+  struct ldr_text_range r[64];
+  size_t nr = 0;
+  bool any = false;
+  for (size_t k = 0; k < t->n_load; k++) {
+    struct ldr_carry *c = t->items[t->load[k]].carry;
+    if (c == NULL)
+      continue;
+    ldr_state_commit(c);
+    any = any || c->n_items > 0;
+    for (size_t i = 0; i < c->from->n_text && nr < sizeof(r) / sizeof(r[0]); i++)
+      r[nr++] = c->from->text[i];
+  }
+  int quiet = any ? ldr_retire_wait_quiet(r, nr, LATE_WAIT_MS) : 0;
+  for (size_t k = 0; k < t->n_load; k++) {
+    struct item *it = &t->items[t->load[k]];
+    if (it->carry == NULL)
+      continue;
+    ldr_state_late(it->carry);
+    if (quiet == 1 && it->carry->n_items > 0) {
+      char *line = NULL;
+      if (asprintf(&line, "%s: a thread still ran the old version %d ms after the commit; "
+                   "its writes after that are not carried", it->name, LATE_WAIT_MS) >= 0) {
+        char **grown = realloc(it->carry->notes, (it->carry->n_notes + 1) * sizeof(*grown));
+        if (grown != NULL) {
+          it->carry->notes = grown;
+          grown[it->carry->n_notes++] = line;
+        } else {
+          free(line);
+        }
+      }
+    }
+    it->state = it->carry->stats;
+    take_notes(t, it->carry);
+    ldr_carry_free(it->carry);
+    it->carry = NULL;
+  }
 }
 
 /* Steps "on_load" then "on_init", each over every new version in dependency order. */
@@ -805,6 +883,10 @@ static int run_steps(struct txn *t, const char *const *paths, size_t n) {
   rc = validate_all(t);
   if (rc == 0)
     rc = open_all(t);
+  /* State first: import slots the loader fills next must not be overwritten by the old
+   * version's (which point to the old versions of the plugins imported). */
+  if (rc == 0)
+    rc = carry_all(t);
   if (rc == 0) {
     export_all(t);
     rc = import_all(t);
@@ -815,6 +897,8 @@ static int run_steps(struct txn *t, const char *const *paths, size_t n) {
     rc = commit(t);
   if (rc != 0)
     rollback(t);
+  else
+    after_commit(t);
   return rc;
 }
 
@@ -854,7 +938,12 @@ static void fill_report(struct txn *t, int rc, struct ldr_report *rep) {
     r->routed = rep->committed ? it->routed : 0;
     r->adopted = it->adopting;
     r->map = rep->committed && is_loading(it) ? it->map : NULL;
+    r->state = it->state;
   }
+  rep->notes = t->notes;
+  rep->n_notes = t->n_notes;
+  t->notes = NULL;
+  t->n_notes = 0;
   qsort(rep->plugins, rep->n_plugins, sizeof(*rep->plugins), cmp_results);
 }
 
@@ -880,7 +969,11 @@ static void txn_free(struct txn *t) {
     free(it->newp);
     free(it->newpath);
     free(it->loaded);
+    ldr_carry_free(it->carry);
   }
+  for (size_t i = 0; i < t->n_notes; i++)
+    free(t->notes[i]);
+  free(t->notes);
   free(t->items);
   free(t->load);
 }
@@ -953,6 +1046,7 @@ int ldr_reload(const char *const *paths, size_t n, const struct ldr_reload_opts 
     return rc;
   }
   start = ldr_now_ns(); /* time the transaction, not the wait for the token */
+  ldr_state_policy_set(t.opts->state);
   rc = reload_txn(&t, paths, n);
   if (rep != NULL) {
     fill_report(&t, rc, rep);

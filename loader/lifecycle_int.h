@@ -65,6 +65,7 @@ typedef const struct hotswap_import *(*ldr_import_fn)(void);
 typedef int (*ldr_on_load_fn)(void *);
 typedef int (*ldr_on_init_fn)(struct hotswap_vault *);
 typedef void (*ldr_on_free_fn)(void);
+typedef int (*ldr_on_transfer_fn)(const struct hotswap_transfer *);
 
 /* One loaded build of one plugin. Replaced versions stay on the `older` chain until retire.c
  * unloads them. */
@@ -82,6 +83,8 @@ struct ldr_version {
   ldr_on_load_fn on_load;
   ldr_on_init_fn on_init;
   ldr_on_free_fn on_free; /* for retirement */
+  ldr_on_transfer_fn on_transfer;
+  struct ldr_state *state; /* its writable state as loaded (state.c), NULL when unknown */
   char **imports;         /* names of the plugins it imports */
   size_t n_imports;
   struct ldr_text_range *text; /* executable PT_LOAD segments, for retirement */
@@ -204,6 +207,64 @@ void ldr_vault_version_freed(const void *version, bool unloaded);
 /* Number of vault structs allocated (those with an extension still alive plus the spent ones
  * a version still holds), for tests. */
 size_t ldr_vault_count(void);
+
+/* ---- state.c: carrying writable state into the next version ---------------------------- */
+
+/* One object copied by a carry, kept until the late pass. */
+struct ldr_carried {
+  const struct elf_state_obj *obj;
+  unsigned char *src, *dst; /* old and new object */
+  size_t size;
+  unsigned char *sent;      /* the old bytes as copied */
+};
+
+/* A write into the executable's copy of a copy-relocated variable, done at commit. */
+struct ldr_host_write {
+  unsigned char *addr;
+  unsigned char *bytes;
+  size_t size;
+};
+
+/* The carry from one version into another, from before the commit until the late pass. */
+struct ldr_carry {
+  struct ldr_version *from, *to;
+  struct ldr_carried *items;
+  size_t n_items;
+  struct ldr_host_write *host;
+  size_t n_host;
+  char pin_why[128];    /* non-empty: `from` must stay loaded (applied at commit) */
+  struct ldr_state_stats stats;
+  char **notes;
+  size_t n_notes;
+};
+
+/* Record v's writable state as it is now (right after load: the reference against which
+ * "changed by the program" is decided later). Needs v->snap.info and v->map. Returns 0 or
+ * -ENOMEM (then v->state stays NULL: nothing is carried out of v). Runs no plugin code. */
+int ldr_state_capture(struct ldr_version *v);
+void ldr_state_free(struct ldr_version *v);
+/* Copy what the program changed in `from` into `to` (both loaded; `to` not yet serving).
+ * *out gets the record (also on failure; free with ldr_carry_free). Returns 0,
+ * HOTSWAP_EINCOMPAT (strict policy, or a copy-relocated variable changed size), HOTSWAP_EHOOK
+ * (hotswap_on_transfer said no) or -ENOMEM, with a reason in err (LDR_ERR_MAX). Calls
+ * to's hotswap_on_transfer (plugin code): the caller holds no loader lock. */
+int ldr_state_carry(struct ldr_version *from, struct ldr_version *to,
+                    enum ldr_state_policy policy, struct ldr_carry **out, char *err);
+/* Right after the commit store: the executable's copies get their new values, and `from`
+ * is pinned when a pointer could not be rebased. Takes the registry mutex briefly. */
+void ldr_state_commit(struct ldr_carry *k);
+/* Once no thread runs `from` (or the wait gave up): copy again the words `from` changed
+ * since the copy, unless `to` changed them too. */
+void ldr_state_late(struct ldr_carry *k);
+void ldr_carry_free(struct ldr_carry *k);
+/* The policy ldr_reload was last given (set by the token holder), which ldr_revert follows. */
+void ldr_state_policy_set(enum ldr_state_policy p);
+enum ldr_state_policy ldr_state_policy_get(void);
+
+/* Wait, up to max_ms, until the configured stack check says no thread runs in r[0..n).
+ * Returns 0 (quiet), 1 (still busy at the deadline), or negative (no stack check is
+ * configured, or it cannot tell). Called by the reload token holder, no lock held. */
+int ldr_retire_wait_quiet(const struct ldr_text_range *r, size_t n, unsigned max_ms);
 
 /* ---- deps.c ---------------------------------------------------------------------------- */
 

@@ -92,7 +92,29 @@
 /* Replaced versions listed per plugin by ldr_status_get. */
 #define LDR_OLD_MAX 16
 
+/* What a reload does with the running versions' writable state (see loader/state.c). */
+enum ldr_state_policy {
+  LDR_STATE_CARRY,  /* copy what the program changed; log what cannot be carried (default) */
+  LDR_STATE_STRICT, /* refuse the reload (step "state") when something cannot be carried */
+  LDR_STATE_FRESH,  /* carry nothing: every new version starts from its initial values */
+};
+
+/* What the carry-over did for one plugin in one reload or revert. */
+struct ldr_state_stats {
+  size_t carried;       /* objects the program had changed, copied into the new version */
+  size_t carried_bytes;
+  size_t fresh;         /* changed, but left fresh: size changed or dropped by the new build */
+  size_t pinned;        /* carried objects holding a pointer the new build has no place for:
+                         * the old version then stays loaded */
+  size_t rebased;       /* pointers into the old version rebased into the new one */
+  size_t host_vars;     /* the executable's copy-relocated variables given new values */
+  size_t late_bytes;    /* written by the old version after the copy, copied after commit */
+  size_t conflicts;     /* words both versions wrote after the copy (the new value kept) */
+  uint64_t carry_ns;    /* time the copy took (before the commit) */
+};
+
 struct ldr_reload_opts {
+  enum ldr_state_policy state; /* LDR_STATE_CARRY (0) unless set */
   void *data;                  /* passed to hotswap_on_load */
   struct hotswap_vault *vault; /* passed to hotswap_on_init; opaque to the loader */
   const struct elf_opts *elf;  /* NULL: elf/ defaults */
@@ -137,6 +159,7 @@ struct ldr_plugin_result {
   /* The new version is (or, when the reload failed, was to be) the object ld.so loaded
    * (opts->adopt_loaded): action LDR_ADOPTED, or LDR_FAILED / LDR_ROLLED_BACK. */
   bool adopted;
+  struct ldr_state_stats state; /* the carry-over into the new version */
   /* The new version's object (for LDR_ADOPTED: the object ld.so loaded; for the shim's
    * retrofit), valid while it stays loaded (old versions are not unloaded yet). NULL unless
    * the reload committed a new version of this plugin. */
@@ -154,6 +177,10 @@ struct ldr_report {
   uint64_t elapsed_ns;    /* whole transaction, monotonic clock */
   struct ldr_plugin_result *plugins; /* one per plugin considered, sorted by name */
   size_t n_plugins;
+  /* Lines for the operator's log about state that was not simply carried: "left fresh:
+   * mime_table (mime.c) (size 960 -> 1024)", pinned versions, copy-relocated variables. */
+  char **notes;
+  size_t n_notes;
 };
 
 /* Run one reload transaction over the plugin files `paths` (n of them; n may be 0).
@@ -176,6 +203,10 @@ void ldr_report_free(struct ldr_report *rep);
  * reloadable, kept" or "reload failed: <error>".
  * Writes at most n bytes including the NUL. */
 void ldr_report_format(const struct ldr_report *rep, char *buf, size_t n);
+/* "state: 3 objects (1200 bytes) carried, 1 left fresh, 1 pinning the old version, 1 program
+ * variable updated" (only the parts that are not zero), or "" when nothing was carried or
+ * left. Returns the length written (at most n - 1). */
+size_t ldr_state_format(const struct ldr_state_stats *s, char *buf, size_t n);
 /* "loaded", "adopted", "reloaded", "reloaded (import changed)", "unchanged",
  * "not reloadable, kept", "failed", "rolled back". */
 const char *ldr_action_name(enum ldr_action a);

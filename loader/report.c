@@ -12,6 +12,29 @@ void ldr_report_free(struct ldr_report *rep) {
   free(rep->plugins);
   rep->plugins = NULL;
   rep->n_plugins = 0;
+  for (size_t i = 0; i < rep->n_notes; i++)
+    free(rep->notes[i]);
+  free(rep->notes);
+  rep->notes = NULL;
+  rep->n_notes = 0;
+}
+
+size_t ldr_state_format(const struct ldr_state_stats *s, char *buf, size_t n) {
+  if (n == 0)
+    return 0;
+  buf[0] = '\0';
+  if (s->carried == 0 && s->fresh == 0 && s->host_vars == 0)
+    return 0;
+  int len = snprintf(buf, n, "state: %zu object%s (%zu bytes) carried", s->carried,
+                     s->carried == 1 ? "" : "s", s->carried_bytes);
+  if (len >= 0 && (size_t)len < n && s->fresh > 0)
+    len += snprintf(buf + len, n - (size_t)len, ", %zu left fresh", s->fresh);
+  if (len >= 0 && (size_t)len < n && s->pinned > 0)
+    len += snprintf(buf + len, n - (size_t)len, ", %zu pinning the old version", s->pinned);
+  if (len >= 0 && (size_t)len < n && s->host_vars > 0)
+    len += snprintf(buf + len, n - (size_t)len, ", %zu program variable%s updated",
+                    s->host_vars, s->host_vars == 1 ? "" : "s");
+  return len < 0 ? 0 : (size_t)len < n ? (size_t)len : n - 1;
 }
 
 const char *ldr_action_name(enum ldr_action a) {
@@ -52,9 +75,14 @@ void ldr_report_format(const struct ldr_report *rep, char *buf, size_t n) {
       len += (size_t)snprintf(buf + len, n - len, "%s %s %s adopted (%zu symbols)", sep,
                               r->name, r->new_version, r->routed);
     else if (r->action == LDR_RELOADED || r->action == LDR_FOLLOWED)
-      len += (size_t)snprintf(buf + len, n - len, "%s %s %s -> %s%s", sep, r->name,
+    {
+      char st[160];
+      ldr_state_format(&r->state, st, sizeof(st));
+      len += (size_t)snprintf(buf + len, n - len, "%s %s %s -> %s%s%s%s%s", sep, r->name,
                               r->old_version, r->new_version,
-                              r->action == LDR_FOLLOWED ? " (import changed)" : "");
+                              r->action == LDR_FOLLOWED ? " (import changed)" : "",
+                              st[0] ? " (" : "", st, st[0] ? ")" : "");
+    }
     else
       len += (size_t)snprintf(buf + len, n - len, "%s %s %s", sep, r->name,
                               ldr_action_name(r->action));

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "loader/lifecycle_int.h"
 #include "loader/tramp.h"
@@ -35,6 +36,24 @@ static struct ldr_retire_opts get_policy(void) {
   struct ldr_retire_opts o = policy;
   pthread_mutex_unlock(&opts_lock);
   return o;
+}
+
+int ldr_retire_wait_quiet(const struct ldr_text_range *r, size_t n, unsigned max_ms) {
+  struct ldr_retire_opts o = get_policy();
+  if (o.busy == NULL)
+    return -ENOSYS;
+  char why[LDR_ERR_MAX];
+  uint64_t until = ldr_now_ns() + (uint64_t)max_ms * 1000000u;
+  for (unsigned pause_us = 200;; pause_us = pause_us < 16000 ? pause_us * 2 : pause_us) {
+    why[0] = '\0';
+    int b = o.busy(r, n, why);
+    if (b <= 0)
+      return b;
+    if (ldr_now_ns() >= until)
+      return 1;
+    struct timespec ts = {0, (long)pause_us * 1000};
+    nanosleep(&ts, NULL);
+  }
 }
 
 /* Send one formatted line to the policy's note callback (no lock held). */
@@ -403,6 +422,8 @@ static void swap_back(struct ldr_plugin *p, struct ldr_version *v, uint64_t numb
   c->held_ns = 0;
   v->replaced_ns = 0;
   v->held_ns = 0;
+  if (v->pinned && strncmp(v->why, "state:", 6) == 0)
+    v->pinned = false; /* pinned by a carried pointer: serving again, it is current */
   v->why[0] = '\0';
 }
 
@@ -440,6 +461,56 @@ static int revert_commit(const struct ldr_gen *prev, struct ldr_version **back,
   return 0;
 }
 
+/* State goes back too: what the program changed in each current version is carried into the
+ * version that becomes current again. */
+static int revert_carry(struct ldr_version **back, struct ldr_carry **carry, char *msg) {
+  for (size_t i = 0; i < ldr_registry_count(); i++) {
+    struct ldr_plugin *p = ldr_registry_at(i);
+    /* A plugin with lifecycle hooks set its state up in them for each version; they do not
+     * run again on a revert, so the restored version keeps what its own hooks made. */
+    if (back[i] == p->current || back[i]->on_load != NULL || back[i]->on_init != NULL ||
+        back[i]->import_fn != NULL)
+      continue;
+    char why[LDR_ERR_MAX];
+    int rc = ldr_state_carry(p->current, back[i], ldr_state_policy_get(), &carry[i], why);
+    if (rc != 0) {
+      snprintf(msg, LDR_ERR_MAX, "%.100s: state: %.400s", p->name, why);
+      return rc;
+    }
+  }
+  return 0;
+}
+
+/* After the revert's commit: what waited for it, then the late pass; a summary in msg. */
+static void revert_after(struct ldr_carry **carry, size_t np, char *msg) {
+  struct ldr_text_range r[64];
+  size_t nr = 0;
+  struct ldr_state_stats sum = {0};
+  for (size_t i = 0; i < np; i++) {
+    if (carry[i] == NULL)
+      continue;
+    ldr_state_commit(carry[i]);
+    for (size_t k = 0; k < carry[i]->from->n_text && nr < 64; k++)
+      r[nr++] = carry[i]->from->text[k];
+  }
+  if (nr > 0)
+    ldr_retire_wait_quiet(r, nr, 200);
+  for (size_t i = 0; i < np; i++) {
+    if (carry[i] == NULL)
+      continue;
+    ldr_state_late(carry[i]);
+    sum.carried += carry[i]->stats.carried;
+    sum.carried_bytes += carry[i]->stats.carried_bytes;
+    sum.fresh += carry[i]->stats.fresh;
+    sum.pinned += carry[i]->stats.pinned;
+    sum.host_vars += carry[i]->stats.host_vars;
+  }
+  char st[160];
+  size_t len = strlen(msg);
+  if (ldr_state_format(&sum, st, sizeof(st)) > 0 && len < LDR_ERR_MAX)
+    snprintf(msg + len, LDR_ERR_MAX - len, " (%s)", st);
+}
+
 /* ldr_revert with the reload token held. */
 static int revert_locked(uint64_t *generation, char *msg) {
   const struct ldr_gen *cur = ldr_gen_current();
@@ -475,11 +546,23 @@ static int revert_locked(uint64_t *generation, char *msg) {
   }
   if (rc == -ENOMEM)
     snprintf(msg, LDR_ERR_MAX, "out of memory");
+  struct ldr_carry **carry = rc == 0 ? calloc(np + 1, sizeof(*carry)) : NULL;
+  if (rc == 0 && carry == NULL) {
+    rc = -ENOMEM;
+    snprintf(msg, LDR_ERR_MAX, "out of memory");
+  }
+  if (rc == 0)
+    rc = revert_carry(back, carry, msg);
   if (rc == 0) {
     if (np == 0)
       refs->n = 0;
     rc = revert_commit(f.g, back, refs, generation, msg);
   }
+  if (rc == 0)
+    revert_after(carry, np, msg);
+  for (size_t i = 0; carry != NULL && i < np; i++)
+    ldr_carry_free(carry[i]);
+  free(carry);
   if (rc != 0)
     free(refs);
   free(back);

@@ -1,0 +1,638 @@
+/* state.c - carry a plugin's writable state from the running version into the next one.
+ *
+ * Each version records, when it is loaded (after dlopen and its constructors, or when the
+ * program's own copy is adopted before main), a hash of every object of its writable state
+ * (elf/: .data, .bss and the like, statics included when the file has .symtab). At a reload,
+ * an object whose bytes no longer match that hash was changed by the program: it is copied
+ * into the same-named, same-sized object of the new version, every pointer inside it that
+ * points into the old version rebased (same symbol + offset; a string literal to identical
+ * bytes of the new build's read-only data). Objects never changed keep the new build's
+ * initial value. An executable's copy-relocated variables are handled apart (the
+ * executable's copy is the one that runs). After the commit, once no thread runs the old
+ * version, the words the old version wrote after the copy are copied again (the late pass).
+ * All reads of memory other threads may write are relaxed atomic loads.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <link.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "loader/lifecycle_int.h"
+
+/* Longest string literal followed when rebasing a pointer into read-only data. */
+#define STRING_MAX 4096
+
+/* A copy-relocated variable of the executable, and what its bytes were expected to be. */
+struct expect {
+  const char *name; /* the executable's dynamic string table: lives as long as the process */
+  unsigned char *bytes;
+  size_t size;
+};
+
+struct ldr_state {
+  uintptr_t base;          /* l_addr */
+  uintptr_t lo, hi;        /* every PT_LOAD of the object */
+  uint64_t *hash;          /* per snap.info->state[i], at load */
+  size_t n;
+  struct expect *expect;   /* copy-relocated exported variables */
+  size_t n_expect;
+};
+
+/* The policy of the last reload, which a revert follows too. */
+static enum ldr_state_policy last_policy;
+
+void ldr_state_policy_set(enum ldr_state_policy p) { last_policy = p; }
+enum ldr_state_policy ldr_state_policy_get(void) { return last_policy; }
+
+/* ---- memory access --------------------------------------------------------------------- */
+
+static uint64_t load_word(const void *p) {
+  return __atomic_load_n((const uint64_t *)p, __ATOMIC_RELAXED);
+}
+
+static unsigned char load_byte(const void *p) {
+  return __atomic_load_n((const unsigned char *)p, __ATOMIC_RELAXED);
+}
+
+static void store_word(void *p, uint64_t v) {
+  __atomic_store_n((uint64_t *)p, v, __ATOMIC_RELAXED);
+}
+
+static void store_byte(void *p, unsigned char v) {
+  __atomic_store_n((unsigned char *)p, v, __ATOMIC_RELAXED);
+}
+
+static void read_bytes(unsigned char *dst, const unsigned char *src, size_t n) {
+  size_t i = 0;
+  for (; i < n && ((uintptr_t)(src + i) & 7u) != 0; i++)
+    dst[i] = load_byte(src + i);
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w = load_word(src + i);
+    memcpy(dst + i, &w, 8);
+  }
+  for (; i < n; i++)
+    dst[i] = load_byte(src + i);
+}
+
+static void write_bytes(unsigned char *dst, const unsigned char *src, size_t n) {
+  size_t i = 0;
+  for (; i < n && ((uintptr_t)(dst + i) & 7u) != 0; i++)
+    store_byte(dst + i, src[i]);
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    memcpy(&w, src + i, 8);
+    store_word(dst + i, w);
+  }
+  for (; i < n; i++)
+    store_byte(dst + i, src[i]);
+}
+
+/* A 64-bit hash of n bytes of memory, a word at a time. */
+static uint64_t hash_mem(const unsigned char *p, size_t n) {
+  uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
+  size_t i = 0;
+  for (; i < n && ((uintptr_t)(p + i) & 7u) != 0; i++)
+    h = (h ^ load_byte(p + i)) * 0x100000001b3ull;
+  for (; i + 8 <= n; i += 8) {
+    h = (h ^ load_word(p + i)) * 0xff51afd7ed558ccdull;
+    h ^= h >> 29;
+  }
+  for (; i < n; i++)
+    h = (h ^ load_byte(p + i)) * 0x100000001b3ull;
+  return h;
+}
+
+/* ---- the executable's copy relocations ------------------------------------------------ */
+
+struct copy_rel {
+  const char *name;
+  unsigned char *addr;
+  size_t size;
+};
+
+static struct copy_rel *copies;
+static size_t n_copies;
+static bool copies_read;
+
+#if defined(__x86_64__)
+#define STATE_R_COPY R_X86_64_COPY
+#elif defined(__aarch64__)
+#define STATE_R_COPY R_AARCH64_COPY
+#elif defined(__i386__)
+#define STATE_R_COPY R_386_COPY
+#endif
+
+static int main_cb(struct dl_phdr_info *info, size_t size, void *arg) {
+  (void)size;
+  *(struct dl_phdr_info *)arg = *info;
+  return 1; /* the program comes first */
+}
+
+/* Read the executable's R_*_COPY relocations once (its dynamic section, in memory). Called
+ * by the reload token holder. */
+static void read_copies(void) {
+  if (copies_read)
+    return;
+  copies_read = true;
+  struct dl_phdr_info info;
+  memset(&info, 0, sizeof(info));
+  dl_iterate_phdr(main_cb, &info);
+  const ElfW(Dyn) *dyn = NULL;
+  for (ElfW(Half) i = 0; i < info.dlpi_phnum; i++)
+    if (info.dlpi_phdr[i].p_type == PT_DYNAMIC)
+      dyn = (const void *)(info.dlpi_addr + info.dlpi_phdr[i].p_vaddr);
+  const ElfW(Rela) *rela = NULL;
+  const ElfW(Sym) *sym = NULL;
+  const char *str = NULL;
+  size_t relasz = 0;
+  for (; dyn != NULL && dyn->d_tag != DT_NULL; dyn++) {
+    uintptr_t p = dyn->d_un.d_ptr < info.dlpi_addr ? info.dlpi_addr + dyn->d_un.d_ptr
+                                                   : dyn->d_un.d_ptr;
+    if (dyn->d_tag == DT_RELA)
+      rela = (const void *)p;
+    else if (dyn->d_tag == DT_RELASZ)
+      relasz = dyn->d_un.d_val;
+    else if (dyn->d_tag == DT_SYMTAB)
+      sym = (const void *)p;
+    else if (dyn->d_tag == DT_STRTAB)
+      str = (const void *)p;
+  }
+#ifdef STATE_R_COPY
+  size_t n = rela != NULL && sym != NULL && str != NULL ? relasz / sizeof(*rela) : 0;
+  for (size_t i = 0; i < n; i++) {
+    if (ELF64_R_TYPE(rela[i].r_info) != STATE_R_COPY)
+      continue;
+    struct copy_rel *grown = realloc(copies, (n_copies + 1) * sizeof(*grown));
+    if (grown == NULL)
+      return;
+    copies = grown;
+    const ElfW(Sym) *s = &sym[ELF64_R_SYM(rela[i].r_info)];
+    copies[n_copies++] = (struct copy_rel){.name = str + s->st_name,
+                                           .addr = (void *)(info.dlpi_addr + rela[i].r_offset),
+                                           .size = s->st_size};
+  }
+#endif
+}
+
+static const struct copy_rel *find_copy(const char *name) {
+  for (size_t i = 0; i < n_copies; i++)
+    if (strcmp(copies[i].name, name) == 0)
+      return &copies[i];
+  return NULL;
+}
+
+/* The executable's copy of an exported object of v, NULL when it keeps none. */
+static const struct copy_rel *copy_of(const struct elf_state_obj *o) {
+  return o->exported ? find_copy(o->name) : NULL;
+}
+
+/* ---- capture ------------------------------------------------------------------------- */
+
+struct range_find {
+  const struct link_map *map;
+  uintptr_t lo, hi;
+};
+
+static int range_cb(struct dl_phdr_info *info, size_t size, void *arg) {
+  (void)size;
+  struct range_find *f = arg;
+  if (info->dlpi_addr != f->map->l_addr || info->dlpi_name == NULL ||
+      strcmp(info->dlpi_name, f->map->l_name) != 0)
+    return 0;
+  for (ElfW(Half) i = 0; i < info->dlpi_phnum; i++) {
+    const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+    if (ph->p_type != PT_LOAD)
+      continue;
+    uintptr_t lo = info->dlpi_addr + ph->p_vaddr, hi = lo + ph->p_memsz;
+    if (f->lo == 0 || lo < f->lo)
+      f->lo = lo;
+    if (hi > f->hi)
+      f->hi = hi;
+  }
+  return 1;
+}
+
+static void *obj_addr(const struct ldr_state *s, const struct elf_state_obj *o) {
+  return (void *)(s->base + (uintptr_t)o->value);
+}
+
+int ldr_state_capture(struct ldr_version *v) {
+  const struct elf_info *info = v->snap.info;
+  if (info == NULL || v->map == NULL)
+    return 0;
+  read_copies();
+  struct ldr_state *s = calloc(1, sizeof(*s));
+  if (s == NULL)
+    return -ENOMEM;
+  s->base = (uintptr_t)v->map->l_addr;
+  struct range_find f = {.map = v->map};
+  dl_iterate_phdr(range_cb, &f);
+  s->lo = f.lo;
+  s->hi = f.hi;
+  s->n = info->n_state;
+  s->hash = calloc(s->n + 1, sizeof(*s->hash));
+  s->expect = calloc(s->n + 1, sizeof(*s->expect));
+  if (s->hash == NULL || s->expect == NULL) {
+    v->state = s;
+    ldr_state_free(v);
+    return -ENOMEM;
+  }
+  for (size_t i = 0; i < s->n; i++) {
+    const struct elf_state_obj *o = &info->state[i];
+    if (!o->tls && (uintptr_t)o->value + o->size <= s->hi - s->base)
+      s->hash[i] = hash_mem(obj_addr(s, o), o->size);
+    /* The first version of a variable the executable copy-relocates: its copy is what the
+     * program starts with (a later version gets what the carry decided). */
+    const struct copy_rel *cp = o->tls ? NULL : copy_of(o);
+    if (cp != NULL && (s->expect[s->n_expect].bytes = malloc(cp->size + 1)) != NULL) {
+      read_bytes(s->expect[s->n_expect].bytes, cp->addr, cp->size);
+      s->expect[s->n_expect].name = cp->name;
+      s->expect[s->n_expect++].size = cp->size;
+    }
+  }
+  v->state = s;
+  return 0;
+}
+
+void ldr_state_free(struct ldr_version *v) {
+  struct ldr_state *s = v->state;
+  if (s == NULL)
+    return;
+  for (size_t i = 0; i < s->n_expect; i++)
+    free(s->expect[i].bytes);
+  free(s->expect);
+  free(s->hash);
+  free(s);
+  v->state = NULL;
+}
+
+/* ---- rebasing ------------------------------------------------------------------------ */
+
+struct carry_ctx {
+  struct ldr_version *from, *to;
+  const struct elf_info *fi, *ti;
+  const struct ldr_state *fs, *ts;
+};
+
+static bool in_from(const struct carry_ctx *c, uint64_t w) {
+  return w >= c->fs->lo && w < c->fs->hi;
+}
+
+/* Where the string literal at old address w is in the new build, 0 when nowhere. */
+static uint64_t rebase_string(const struct carry_ctx *c, uint64_t w) {
+  uint64_t off = w - c->fs->base;
+  const struct elf_range *r = NULL;
+  for (size_t i = 0; i < c->fi->n_ro && r == NULL; i++)
+    if (off >= c->fi->ro[i].start && off < c->fi->ro[i].end)
+      r = &c->fi->ro[i];
+  if (r == NULL)
+    return 0;
+  const char *s = (const char *)w;
+  size_t max = r->end - off < STRING_MAX ? r->end - off : STRING_MAX;
+  const char *nul = memchr(s, '\0', max);
+  if (nul == NULL)
+    return 0;
+  size_t len = (size_t)(nul - s) + 1;
+  for (size_t i = 0; i < c->ti->n_ro; i++) {
+    const char *start = (const char *)(c->ts->base + c->ti->ro[i].start);
+    const char *hit = memmem(start, c->ti->ro[i].end - c->ti->ro[i].start, s, len);
+    if (hit != NULL)
+      return (uint64_t)(uintptr_t)hit;
+  }
+  return 0;
+}
+
+/* The address in the new version of what old address w points to: the same symbol + offset,
+ * or identical bytes of read-only data. 0 when there is no such place. */
+static uint64_t rebase(const struct carry_ctx *c, uint64_t w) {
+  uint64_t off = w - c->fs->base;
+  const struct elf_addr_sym *s = elf_sym_at(c->fi, off);
+  if (s != NULL) {
+    const struct elf_addr_sym *t = elf_find_sym(c->ti, s->name, s->file, s->func);
+    if (t != NULL && off - s->value < t->size)
+      return c->ts->base + t->value + (off - s->value);
+  }
+  return rebase_string(c, w);
+}
+
+/* ---- notes and stats ------------------------------------------------------------------ */
+
+__attribute__((format(__printf__, 2, 3))) static void note(struct ldr_carry *k, const char *fmt,
+                                                       ...) {
+  char *line = NULL;
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vasprintf(&line, fmt, ap);
+  va_end(ap);
+  char **grown = n >= 0 ? realloc(k->notes, (k->n_notes + 1) * sizeof(*grown)) : NULL;
+  if (grown == NULL) {
+    free(n >= 0 ? line : NULL);
+    return;
+  }
+  grown[k->n_notes++] = line;
+  k->notes = grown;
+}
+
+/* "name" or "name (file.c)". */
+static const char *label(const struct elf_state_obj *o, char *buf, size_t n) {
+  if (o->file == NULL)
+    snprintf(buf, n, "%s", o->name);
+  else
+    snprintf(buf, n, "%s (%s)", o->name, o->file);
+  return buf;
+}
+
+/* ---- carrying one object ---------------------------------------------------------------- */
+
+/* Copy `sent` (old bytes read at old address src) into dst, rebasing aligned words that point
+ * into the old version. Returns how many could not be rebased; *rebased counts the others. */
+static size_t put_rebased(const struct carry_ctx *c, unsigned char *dst, const unsigned char *src,
+                          const unsigned char *sent, size_t n, size_t *rebased,
+                          size_t *first_bad) {
+  size_t bad = 0;
+  bool words = ((uintptr_t)src & 7u) == ((uintptr_t)dst & 7u);
+  size_t i = 0;
+  for (; i < n && ((uintptr_t)(dst + i) & 7u) != 0; i++)
+    store_byte(dst + i, sent[i]);
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    memcpy(&w, sent + i, 8);
+    if (words && in_from(c, w)) {
+      uint64_t r = rebase(c, w);
+      if (r != 0) {
+        w = r;
+        (*rebased)++;
+      } else if (bad++ == 0) {
+        *first_bad = i;
+      }
+    }
+    store_word(dst + i, w);
+  }
+  for (; i < n; i++)
+    store_byte(dst + i, sent[i]);
+  return bad;
+}
+
+/* The plugin's hotswap_on_transfer decides for an object whose size changed. Returns 1 (it
+ * carried it), 0 (left fresh) or a negative code (the reload is refused). Plugin code: the
+ * caller holds no loader lock. */
+static int ask_transfer(const struct carry_ctx *c, const struct elf_state_obj *o,
+                        const struct elf_state_obj *n) {
+  if (c->to->on_transfer == NULL)
+    return 0;
+  struct hotswap_transfer t = {.name = o->name, .file = o->file,
+                               .old_addr = obj_addr(c->fs, o), .old_size = o->size,
+                               .new_addr = obj_addr(c->ts, n), .new_size = n->size};
+  int r = c->to->on_transfer(&t);
+  return r < 0 ? r : r > 0;
+}
+
+/* Decide and do the carry of one changed object. Returns 0 or an error (reason in err). */
+static int carry_one(const struct carry_ctx *c, struct ldr_carry *k, const struct elf_state_obj *o,
+                     enum ldr_state_policy policy, char *err) {
+  char lb[LDR_NAME_MAX + 300];
+  const struct elf_state_obj *n = elf_find_state(c->ti, o->name, o->file);
+  if (n == NULL || n->tls || n->size != o->size) {
+    int r = n != NULL && !n->tls ? ask_transfer(c, o, n) : 0;
+    if (r < 0) {
+      snprintf(err, LDR_ERR_MAX, "hotswap_on_transfer returned %d for '%s'", r, o->name);
+      return HOTSWAP_EHOOK;
+    }
+    if (r == 1) {
+      k->stats.carried++;
+      k->stats.carried_bytes += n->size;
+      return 0;
+    }
+    char why[96];
+    if (n == NULL || n->tls)
+      snprintf(why, sizeof(why), "dropped by the new build");
+    else
+      snprintf(why, sizeof(why), "size %ju -> %ju", (uintmax_t)o->size, (uintmax_t)n->size);
+    if (policy == LDR_STATE_STRICT) {
+      size_t len = strlen(err);
+      snprintf(err + len, LDR_ERR_MAX - len, "%s%s (%s)", len ? ", " : "",
+               label(o, lb, sizeof(lb)), why);
+      k->stats.fresh++;
+      return 0; /* every such object is named before the reload is refused */
+    }
+    note(k, "left fresh: %s (%s)", label(o, lb, sizeof(lb)), why);
+    k->stats.fresh++;
+    return 0;
+  }
+  struct ldr_carried *item = &k->items[k->n_items];
+  item->src = obj_addr(c->fs, o);
+  item->dst = obj_addr(c->ts, n);
+  item->size = o->size;
+  item->sent = malloc(o->size);
+  if (item->sent == NULL) {
+    snprintf(err, LDR_ERR_MAX, "out of memory");
+    return -ENOMEM;
+  }
+  item->obj = o;
+  k->n_items++;
+  read_bytes(item->sent, item->src, o->size);
+  size_t first_bad = 0;
+  size_t bad = put_rebased(c, item->dst, item->src, item->sent, o->size, &k->stats.rebased,
+                           &first_bad);
+  k->stats.carried++;
+  k->stats.carried_bytes += o->size;
+  if (bad > 0) {
+    k->stats.pinned++;
+    if (k->pin_why[0] == '\0')
+      snprintf(k->pin_why, sizeof(k->pin_why), "state: '%s' +%zu points into it", o->name,
+               first_bad);
+    note(k, "pinned %s %s: %s holds %zu pointer%s into it that the new build has no place "
+         "for (first at +%zu); it stays loaded", c->from->plugin != NULL ?
+         c->from->plugin->name : "", c->from->version, label(o, lb, sizeof(lb)), bad,
+         bad == 1 ? "" : "s", first_bad);
+  }
+  return 0;
+}
+
+/* ---- copy-relocated variables ------------------------------------------------------------ */
+
+static const struct expect *find_expect(const struct ldr_state *s, const char *name) {
+  for (size_t i = 0; s != NULL && i < s->n_expect; i++)
+    if (strcmp(s->expect[i].name, name) == 0)
+      return &s->expect[i];
+  return NULL;
+}
+
+/* The executable's copy of exported variable o: decide what it holds after the commit and
+ * what the new version expects of it. Returns 0 or HOTSWAP_EINCOMPAT (reason in err). */
+static int carry_copy(const struct carry_ctx *c, struct ldr_carry *k, const struct elf_state_obj *o,
+                      const struct copy_rel *cp, char *err) {
+  const struct elf_state_obj *n = elf_find_state(c->ti, o->name, NULL);
+  if (n == NULL || n->tls) {
+    note(k, "exported variable '%s': the new build drops it; the program's copy stays",
+         o->name);
+    return 0;
+  }
+  if (n->size != cp->size) {
+    snprintf(err, LDR_ERR_MAX, "exported variable '%s' is %ju bytes in the new build, %zu "
+             "in the program, which copy-relocates it (R_*_COPY): its copy cannot change "
+             "size; restart the program to run this build", o->name, (uintmax_t)n->size,
+             cp->size);
+    return HOTSWAP_EINCOMPAT;
+  }
+  /* The new version's record of this variable: the one its load took (that is the
+   * program's copy as it was then, right only for a first version), replaced. */
+  struct ldr_state *ts = c->to->state;
+  struct expect *e = (struct expect *)find_expect(ts, o->name);
+  if (e == NULL) {
+    e = &ts->expect[ts->n_expect++];
+    e->name = cp->name;
+  }
+  free(e->bytes);
+  e->bytes = malloc(cp->size + 1);
+  unsigned char *now = malloc(cp->size + 1), *init = malloc(cp->size + 1);
+  if (e->bytes == NULL || now == NULL || init == NULL) {
+    free(e->bytes), free(now), free(init);
+    e->bytes = NULL;
+    e->size = 0;
+    snprintf(err, LDR_ERR_MAX, "out of memory");
+    return -ENOMEM;
+  }
+  e->name = cp->name;
+  e->size = cp->size;
+  read_bytes(now, cp->addr, cp->size);
+  read_bytes(init, obj_addr(c->ts, n), n->size); /* the new build's copy is never used */
+  const struct expect *old = find_expect(c->fs, o->name);
+  bool changed = old == NULL || old->size != cp->size || memcmp(old->bytes, now, cp->size) != 0;
+  if (!changed && memcmp(now, init, cp->size) != 0) {
+    memcpy(e->bytes, init, cp->size);
+    struct ldr_host_write *w = &k->host[k->n_host++];
+    w->addr = cp->addr;
+    w->bytes = init;
+    w->size = cp->size;
+    init = NULL;
+    note(k, "exported variable '%s': the program never changed its copy; it gets the new "
+         "build's initial value", o->name);
+  } else {
+    memcpy(e->bytes, old != NULL && old->size == cp->size ? old->bytes : now, cp->size);
+    if (changed && memcmp(init, obj_addr(c->fs, o), cp->size) != 0)
+      note(k, "warning: exported variable '%s' was changed by the program: its value is "
+           "kept, the new build's different initial value is not used", o->name);
+  }
+  free(now);
+  free(init);
+  return 0;
+}
+
+/* ---- the carry of one version into the next ---------------------------------------------- */
+
+int ldr_state_carry(struct ldr_version *from, struct ldr_version *to,
+                    enum ldr_state_policy policy, struct ldr_carry **out, char *err) {
+  *out = NULL;
+  err[0] = '\0';
+  if (policy == LDR_STATE_FRESH || from->state == NULL || to->state == NULL ||
+      from->snap.info == NULL || to->snap.info == NULL)
+    return 0;
+  struct carry_ctx c = {.from = from, .to = to, .fi = from->snap.info, .ti = to->snap.info,
+                        .fs = from->state, .ts = to->state};
+  struct ldr_carry *k = calloc(1, sizeof(*k));
+  size_t n = c.fi->n_state;
+  if (k != NULL) {
+    k->items = calloc(n + 1, sizeof(*k->items));
+    k->host = calloc(n + 1, sizeof(*k->host));
+  }
+  if (k == NULL || k->items == NULL || k->host == NULL) {
+    ldr_carry_free(k);
+    snprintf(err, LDR_ERR_MAX, "out of memory");
+    return -ENOMEM;
+  }
+  k->from = from;
+  k->to = to;
+  *out = k;
+  uint64_t t0 = ldr_now_ns();
+  int rc = 0;
+  for (size_t i = 0; rc == 0 && i < n; i++) {
+    const struct elf_state_obj *o = &c.fi->state[i];
+    if (o->tls || (uintptr_t)o->value + o->size > c.fs->hi - c.fs->base)
+      continue;
+    const struct copy_rel *cp = copy_of(o);
+    if (cp != NULL)
+      rc = carry_copy(&c, k, o, cp, err);
+    else if (hash_mem(obj_addr(c.fs, o), o->size) != c.fs->hash[i])
+      rc = carry_one(&c, k, o, policy, err);
+  }
+  if (rc == 0 && policy == LDR_STATE_STRICT && err[0] != '\0') {
+    static const char head[] = "HOTSWAP_STATE=strict: the program changed state the new "
+                               "build cannot take: ";
+    size_t len = strlen(err), hl = sizeof(head) - 1;
+    if (len + hl >= LDR_ERR_MAX)
+      len = LDR_ERR_MAX - hl - 1;
+    memmove(err + hl, err, len);
+    memcpy(err, head, hl);
+    err[hl + len] = '\0';
+    rc = HOTSWAP_EINCOMPAT;
+  }
+  k->stats.carry_ns = ldr_now_ns() - t0;
+  return rc;
+}
+
+void ldr_state_commit(struct ldr_carry *k) {
+  if (k == NULL)
+    return;
+  for (size_t i = 0; i < k->n_host; i++) {
+    write_bytes(k->host[i].addr, k->host[i].bytes, k->host[i].size);
+    k->stats.host_vars++;
+  }
+  if (k->pin_why[0] != '\0') {
+    ldr_reg_lock();
+    k->from->pinned = true;
+    snprintf(k->from->why, sizeof(k->from->why), "%s", k->pin_why);
+    ldr_reg_unlock();
+  }
+}
+
+void ldr_state_late(struct ldr_carry *k) {
+  if (k == NULL || k->from->state == NULL || k->to->state == NULL)
+    return;
+  struct carry_ctx c = {.from = k->from, .to = k->to, .fi = k->from->snap.info,
+                        .ti = k->to->snap.info, .fs = k->from->state, .ts = k->to->state};
+  for (size_t j = 0; j < k->n_items; j++) {
+    struct ldr_carried *it = &k->items[j];
+    for (size_t i = 0; i + 8 <= it->size; i += 8) {
+      if (((uintptr_t)(it->src + i) & 7u) != 0 || ((uintptr_t)(it->dst + i) & 7u) != 0)
+        continue;
+      uint64_t was, now = load_word(it->src + i);
+      memcpy(&was, it->sent + i, 8);
+      if (now == was)
+        continue;
+      uint64_t sent = was, put = now;
+      if (in_from(&c, was) && (sent = rebase(&c, was)) == 0)
+        sent = was;
+      if (in_from(&c, now) && (put = rebase(&c, now)) == 0)
+        put = now;
+      /* The new version changed the word too: its write is the later one. */
+      if (__atomic_compare_exchange_n((uint64_t *)(it->dst + i), &sent, put, false,
+                                      __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+        k->stats.late_bytes += 8;
+      else
+        k->stats.conflicts++;
+    }
+  }
+  if (k->stats.late_bytes > 0 || k->stats.conflicts > 0)
+    note(k, "%zu bytes the old version wrote after the copy were copied again%s", 
+         k->stats.late_bytes, k->stats.conflicts > 0 ? "; words both versions wrote kept "
+         "the new version's value" : "");
+}
+
+void ldr_carry_free(struct ldr_carry *k) {
+  if (k == NULL)
+    return;
+  for (size_t i = 0; k->items != NULL && i < k->n_items; i++)
+    free(k->items[i].sent);
+  for (size_t i = 0; k->host != NULL && i < k->n_host; i++)
+    free(k->host[i].bytes);
+  for (size_t i = 0; i < k->n_notes; i++)
+    free(k->notes[i]);
+  free(k->notes);
+  free(k->items);
+  free(k->host);
+  free(k);
+}
