@@ -90,6 +90,17 @@ int pre_config_load(struct pre_config *cfg, char *err, size_t n) {
       return -EINVAL;
     }
   }
+  v = getenv("HOTSWAP_STATE");
+  if (v == NULL || *v == '\0' || strcmp(v, "carry") == 0) {
+    cfg->state_policy = LDR_STATE_CARRY;
+  } else if (strcmp(v, "strict") == 0) {
+    cfg->state_policy = LDR_STATE_STRICT;
+  } else if (strcmp(v, "fresh") == 0) {
+    cfg->state_policy = LDR_STATE_FRESH;
+  } else {
+    snprintf(err, n, "HOTSWAP_STATE='%s' is not one of carry, strict, fresh", v);
+    return -EINVAL;
+  }
   if (cfg->control_path == NULL)
     return -ENOMEM;
   return retire_config(cfg, err, n);

@@ -69,6 +69,7 @@ struct pre_config {
   unsigned grace_ms;     /* HOTSWAP_GRACE_MS, default 1000 */
   unsigned max_versions; /* HOTSWAP_MAX_VERSIONS, default 8, 0: no cap */
   bool retire;           /* HOTSWAP_RETIRE, default 1; 0: old versions stay loaded */
+  int state_policy;      /* HOTSWAP_STATE: enum ldr_state_policy (carry, strict, fresh) */
 };
 
 /* Read the HOTSWAP_* variables. Returns 0; -ENOENT when HOTSWAP_PLUGINS is unset or empty
@@ -124,6 +125,7 @@ struct pre_outcome {
   unsigned number;     /* 1 for the first reload after start-up, ... */
   bool committed;      /* a new generation was published */
   uint64_t generation; /* current generation after the reload */
+  struct ldr_state_stats state; /* carry-over, summed over the plugins */
   char message[1536];  /* "reload 3 ok in 0.41 ms: libhandler.so 3f2a1c9 -> 9b8e7d1 (12
                         * symbols)" or "reload 4 rejected: <reason>; still serving <v>" */
 };

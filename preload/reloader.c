@@ -53,7 +53,8 @@ void pre_reload_now(struct pre_outcome *out) {
      * it is: that copy is generation 0. */
     struct hotswap_vault *vault = ldr_vault_stage(); /* NULL (no memory): none this time */
     struct ldr_reload_opts opts = {.adopt_loaded = true, .allow_insecure = config->insecure_ok,
-                                   .vault = vault};
+                                   .vault = vault,
+                                   .state = (enum ldr_state_policy)config->state_policy};
     if (config->insecure_ok)
       pre_log("WARNING: HOTSWAP_INSECURE=1: plugin files and folders that other users can "
               "write are loaded anyway");
@@ -62,14 +63,17 @@ void pre_reload_now(struct pre_outcome *out) {
     pre_outcome_from_report(&rep, out);
     if (rep.committed)
       retrofit(&rep);
+    pre_log("%s", out->message);
+    for (size_t i = 0; i < rep.n_notes; i++) /* after the outcome: they explain it */
+      pre_log("reload %u: %s", out->number, rep.notes[i]);
     ldr_report_free(&rep);
   } else {
     out->rc = rc;
     out->number = pre_outcome_count() + 1;
     pre_outcome_refused(out);
+    pre_log("%s", out->message);
   }
   pre_paths_free(paths);
-  pre_log("%s", out->message);
   pthread_mutex_lock(&state_lock);
   last = *out;
   pthread_mutex_unlock(&state_lock);

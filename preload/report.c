@@ -79,13 +79,25 @@ void pre_outcome_from_report(const struct ldr_report *rep, struct pre_outcome *o
       continue;
     }
     any = true;
+    char carried[160];
+    ldr_state_format(&p->state, carried, sizeof(carried));
+    out->state.carried += p->state.carried;
+    out->state.carried_bytes += p->state.carried_bytes;
+    out->state.fresh += p->state.fresh;
+    out->state.pinned += p->state.pinned;
+    out->state.rebased += p->state.rebased;
+    out->state.host_vars += p->state.host_vars;
+    out->state.late_bytes += p->state.late_bytes;
+    out->state.conflicts += p->state.conflicts;
+    out->state.carry_ns += p->state.carry_ns;
     if (p->old_version[0] == '\0')
       appendf(out->message, sizeof(out->message), "%s%s %s %s (%zu symbols)", sep,
               base(p->path), p->new_version, p->adopted ? "adopted" : "loaded", p->routed);
     else
-      appendf(out->message, sizeof(out->message), "%s%s %s -> %s (%zu symbols%s)", sep,
+      appendf(out->message, sizeof(out->message), "%s%s %s -> %s (%zu symbols%s%s%s)", sep,
               base(p->path), p->old_version, p->new_version, p->routed,
-              p->action == LDR_FOLLOWED ? ", import changed" : "");
+              p->action == LDR_FOLLOWED ? ", import changed" : "", carried[0] ? "; " : "",
+              carried);
   }
   if (!any)
     appendf(out->message, sizeof(out->message), "%snothing changed",
@@ -172,6 +184,13 @@ static void outcome_fields(struct jbuf *b, const struct pre_outcome *o) {
   jstr(b, o->rc == 0 ? "" : hotswap_err_name(o->rc));
   jlit(b, ",\"message\":");
   jstr(b, o->message);
+  const struct ldr_state_stats *s = &o->state;
+  jfmt(b, ",\"state\":{\"carried\":%zu,\"carried_bytes\":%zu,\"fresh\":%zu,", s->carried,
+       s->carried_bytes, s->fresh);
+  jfmt(b, "\"pinned\":%zu,\"rebased\":%zu,\"host_vars\":%zu,", s->pinned, s->rebased,
+       s->host_vars);
+  jfmt(b, "\"late_bytes\":%zu,\"conflicts\":%zu,\"carry_ms\":%.3f}", s->late_bytes,
+       s->conflicts, (double)s->carry_ns / 1e6);
 }
 
 char *pre_outcome_json(const struct pre_outcome *o) {
