@@ -81,3 +81,26 @@ TESTS += tests/shim/test_eintr.sh
 .PHONY: shim-check
 shim-check: all $(TEST_DEPS)
 	$(Q)BUILD=$(BUILD) tests/run.sh $(filter tests/shim/%,$(TESTS))
+# --- state carried across reloads (issue 11) -----------------------------------------------
+# libstate.so, written like legacy code, in six builds (see its header), and one host linked
+# against build 1 twice: as a PIE and as a non-PIE executable (both copy-relocate
+# state_limit; -fPIE/-fno-PIE come after the -fPIC of ALL_CFLAGS, so they win).
+STATE_T := $(SHIM_T)/state
+STATE_BUILDS := v1 v1b v2 v3 v4 v5
+STATE_SOS := $(foreach b,$(STATE_BUILDS),$(STATE_T)/$(b)/libstate.so)
+state_defs = -DSTATE_VERSION=$(subst b,,$(subst v,,$(1))) $(if $(findstring b,$(1)),-DSTATE_REBUILD)
+$(STATE_T)/%/libstate.so: tests/shim/state/libstate.c | $(DEPS_OK)
+	@mkdir -p $(@D)
+	$(call msg,CCLD,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(call state_defs,$*) -shared -Wl,-soname,libstate.so $< \
+	  $(ALL_LDFLAGS) -o $@
+STATE_HOSTS := $(STATE_T)/state_host_pie $(STATE_T)/state_host_nopie
+$(STATE_T)/state_host_pie: tests/shim/state/state_host.c $(STATE_T)/v1/libstate.so | $(DEPS_OK)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -fPIE -pie $(ALL_LDFLAGS) $< -L$(STATE_T)/v1 -lstate -lpthread -o $@
+$(STATE_T)/state_host_nopie: tests/shim/state/state_host.c $(STATE_T)/v1/libstate.so | $(DEPS_OK)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -fno-PIE -no-pie $(ALL_LDFLAGS) $< -L$(STATE_T)/v1 -lstate \
+	  -lpthread -o $@
+TEST_DEPS += $(STATE_SOS) $(STATE_HOSTS)
+TESTS += tests/shim/test_state.sh
