@@ -2,6 +2,8 @@
 # make demo: a legacy server (no hotswap code in it) is started under the shim, a client
 # keeps requests flowing, v2 of its handler library is installed and reloaded, a broken v3
 # is refused while v2 keeps serving, and the client's count of failed requests is shown.
+# The library's request counter (a static in libhandler.so) keeps counting across reloads:
+# the shim carries the state the program changed into each new version.
 set -u
 BUILD=${1:-build}
 LEG="$BUILD/examples/legacy-server"
@@ -46,10 +48,15 @@ LPID=$!
 sleep 1
 echo "  running (loadgen pid $LPID)"
 
+requests() { get /stats | sed -n 's/.*requests=\([0-9]*\).*/\1/p'; }
 say "3. install v2 with an atomic rename and reload: hotswap reload $SPID"
 install 2
+before=$(requests)
 "$HS" reload "$SPID" | sed 's/^/  /'
+after=$(requests)
 replies
+echo "  the request counter in libhandler.so: $before before the reload, $after after it"
+echo "  (a static of the library: the shim carried it into v2, so it keeps counting)"
 
 say "4. install a broken v3 (it drops handle_stats) and try it"
 install 3

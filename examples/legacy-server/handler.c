@@ -18,7 +18,7 @@
 #define STR(x) STR_(x)
 #define VERSION "v" STR(HANDLER_VERSION)
 
-static long served; /* per version: a new version starts counting from zero */
+static long served; /* a static: the shim carries it into each new version (HOTSWAP_STATE) */
 
 const char *handler_version(void) { return VERSION; }
 

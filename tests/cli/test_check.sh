@@ -46,7 +46,7 @@ hs check "$N" "$FX/textrel.so"
 t_cond "check: text relocations, first reason" \
   '[ "$RC" = 1 ] && [ "$(sed -n 2p "$OUT")" = "  has text relocations (TEXTREL); rebuild with -fPIC" ]'
 t_check "check: text relocations, all dropped functions listed too" \
-  [ "$(grep -c "^  drops function '" "$OUT")" = 10 ]
+  [ "$(grep -c "^  drops function '" "$OUT")" = 4 ]
 
 # --- JSON ------------------------------------------------------------------------------------
 hs check --json "$N" "$N"
@@ -107,5 +107,22 @@ expect_usage_error "check with three files" check \
 hs check
 expect_usage_error "check without files" check \
   "hotswap check: expected two plugin files (OLD and NEW), got 0"
+
+# --- state a reload would not carry, and copy-relocated variables ---------------------
+ST="$BUILD/tests/shim/state"
+hs check "$ST/v1/libstate.so" "$ST/v3/libstate.so"
+t_cond "check: a grown static is listed, the build may still replace the old one" \
+  '[ "$RC" = 0 ] && [ "$(sed -n 3p "$OUT")" = "  state '"'"'mime_table'"'"' (libstate.c): size 96 -> 144" ]'
+hs check --host "$ST/state_host_pie" "$ST/v1/libstate.so" "$ST/v5/libstate.so"
+t_check "check --host: a copy-relocated variable that grew cannot be replaced (exit 1)" [ "$RC" = 1 ]
+t_check "check --host: ... with the reason" \
+  grep -qxF "  exported variable 'state_limit' is 8 bytes, was 4, and the host copy-relocates it (its copy cannot grow); restart the program to run this build" "$OUT"
+t_check "check --host: lists the copy-relocated variables" \
+  grep -qxF "  'state_limit' (4 bytes in the host)" "$OUT"
+hs check --json --host "$ST/state_host_pie" "$ST/v1/libstate.so" "$ST/v2/libstate.so"
+py "check --json --host: state and copy_relocated" "
+assert d['compatible'] is True and d['state'] == [], d
+assert d['copy_relocated'] == [\"'state_limit' (4 bytes in the host)\"], d
+"
 
 t_done

@@ -216,4 +216,36 @@ expect_usage_error "inspect with two files" inspect "hotswap inspect: expected o
 hs inspect "$FX/normal.so" --json
 py "inspect: options may follow the file" "assert d['soname'] == 'libfixture.so'"
 
+# --- writable state (what a reload carries over) --------------------------------------
+ST="$BUILD/tests/shim/state"
+hs inspect "$FX/normal.so"
+expect_line "inspect: state count and table" "state:      2 objects from .symtab"
+expect_line "inspect: a static with its source file" \
+  "    .bss         LOCAL        16  last_order               plugin.c"
+hs inspect "$FX/tls.so"
+expect_line "inspect: thread-local state is marked not carried" \
+  "    .tdata       GLOBAL        4  tls_counter              -  (thread-local: not carried)"
+hs inspect --json "$FX/normal.so"
+py "inspect --json: state" "
+s = {o['name']: o for o in d['state']}
+assert d['state_symtab'] == '.symtab', d['state_symtab']
+assert s['last_order'] == {'name': 'last_order', 'file': 'plugin.c', 'section': '.bss',
+  'bind': 'LOCAL', 'size': 16, 'exported': False, 'carried': True}, s['last_order']
+assert s['exported_counter']['exported'] is True and s['exported_counter']['file'] is None
+"
+hs inspect --host "$ST/state_host_nopie" "$ST/v1/libstate.so"
+expect_line "inspect --host: the copy-relocated variable is marked" \
+  "    .data        GLOBAL        4  state_limit              -  (copy-relocated by the host)"
+expect_line "inspect --host: the count" \
+  "host:       $ST/state_host_nopie copy-relocates 1 of its exported variables"
+hs inspect --json --host "$ST/state_host_pie" "$ST/v1/libstate.so"
+py "inspect --json --host: copy_relocated per object" "
+s = {o['name']: o for o in d['state']}
+assert s['state_limit']['copy_relocated'] is True and s['counter']['copy_relocated'] is False, s
+assert d['host'] == '$ST/state_host_pie'
+"
+hs inspect "$ST/v1/libstate.so" --host
+expect_usage_error "inspect --host without a value" inspect \
+  "hotswap inspect: option '--host' requires a value"
+
 t_done
