@@ -95,3 +95,19 @@ $(BENCH_RSS_HOST): $(BUILD)/obj/bench/rss_host.o | $(DEPS_OK)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $<
 bench: $(BENCH_RSS_HOST)
+
+# --- bench_state: the cost of carrying state (issue 11), through the loader in one process.
+BENCH_STATE := $(BENCH_DIR)/bench_state
+BENCH_STATE_SOS := $(foreach k,0 1024 16384,$(foreach b,a b,$(BENCH_DIR)/state$(k)-$(b).so))
+$(BENCH_DIR)/state%.so: bench/bench_state_plugin.c | $(DEPS_OK)
+	@mkdir -p $(@D)
+	$(Q)$(CC) -O2 -shared -fPIC -Wl,-z,noexecstack \
+	  -DSTATE_KIB=$(firstword $(subst -, ,$*)) \
+	  -DBENCH_BUILD=$(if $(filter %-b,$*),2,1) -o $@ $<
+$(BENCH_STATE): $(BUILD)/obj/bench/bench_state.o $(LOADER_LIB) $(ELF_LIB) $(BENCH_STATE_SOS) \
+                | $(DEPS_OK)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(BUILD)/obj/bench/bench_state.o $(LOADER_LINK)
+$(BUILD)/obj/bench/bench_state.o: EXTRA_CFLAGS += $(ELF_CFLAGS)
+bench: $(BENCH_STATE)
+BENCHES += bench/bench_state.sh

@@ -85,6 +85,7 @@ struct elf_state_obj {
   uint64_t size;
   unsigned char bind;  /* STB_LOCAL, STB_GLOBAL, STB_WEAK, STB_GNU_UNIQUE */
   bool tls;            /* thread-local: listed, never carried */
+  bool nobits;         /* in a SHT_NOBITS section (.bss): zero until written */
   bool exported;       /* a global with default or protected visibility */
 };
 

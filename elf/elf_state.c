@@ -45,6 +45,7 @@ enum sec_kind { SEC_OTHER, SEC_STATE, SEC_TLS, SEC_RO };
 struct secinfo {
   const char *name;
   enum sec_kind kind;
+  bool nobits;
   uint64_t addr, size;
 };
 
@@ -94,6 +95,7 @@ static int read_sections(struct statectx *s) {
       continue;
     s->secs[i].name = elf_sec_name(c, i);
     s->secs[i].kind = classify(s, &sh, s->secs[i].name);
+    s->secs[i].nobits = sh.sh_type == SHT_NOBITS;
     s->secs[i].addr = sh.sh_addr;
     s->secs[i].size = sh.sh_size;
     n_ro += s->secs[i].kind == SEC_RO;
@@ -198,7 +200,7 @@ static int add_symbol(struct statectx *s, const GElf_Sym *sym, const char *name,
   unsigned vis = GELF_ST_VISIBILITY(sym->st_other);
   info->state[(*ns)++] = (struct elf_state_obj){
       .name = name, .file = f, .section = sec->name, .value = sym->st_value,
-      .size = sym->st_size, .bind = (unsigned char)bind, .tls = tls,
+      .size = sym->st_size, .bind = (unsigned char)bind, .tls = tls, .nobits = sec->nobits,
       .exported = bind != STB_LOCAL && (vis == STV_DEFAULT || vis == STV_PROTECTED)};
   return 0;
 }

@@ -215,7 +215,8 @@ struct ldr_carried {
   const struct elf_state_obj *obj;
   unsigned char *src, *dst; /* old and new object */
   size_t size;
-  unsigned char *sent;      /* the old bytes as copied */
+  unsigned char *sent;      /* the old bytes as copied (objects under 64 KiB) */
+  uint64_t *chunk_hash;     /* bigger ones: per page chunk, what was copied (0: zero) */
 };
 
 /* A write into the executable's copy of a copy-relocated variable, done at commit. */

@@ -109,6 +109,8 @@ struct ldr_state_stats {
   size_t rebased;       /* pointers into the old version rebased into the new one */
   size_t host_vars;     /* the executable's copy-relocated variables given new values */
   size_t late_bytes;    /* written by the old version after the copy, copied after commit */
+  size_t late_lost;     /* in objects of 64 KiB and more: bytes of the pages the old version
+                         * changed after the copy; not merged, and logged */
   size_t conflicts;     /* words both versions wrote after the copy (the new value kept) */
   uint64_t carry_ns;    /* time the copy took (before the commit) */
 };

@@ -14,11 +14,14 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <link.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "loader/lifecycle_int.h"
 
@@ -47,25 +50,32 @@ static enum ldr_state_policy last_policy;
 void ldr_state_policy_set(enum ldr_state_policy p) { last_policy = p; }
 enum ldr_state_policy ldr_state_policy_get(void) { return last_policy; }
 
-/* ---- memory access --------------------------------------------------------------------- */
+/* ---- memory access ---------------------------------------------------------------------
+ * The loader reads and writes other objects' data: never through the sanitizers' eyes (an
+ * instrumented plugin's globals have redzones between them), and without faulting in pages
+ * nobody touched: a big .bss the program never wrote stays unmapped, in both versions. */
+#define NO_ASAN __attribute__((no_sanitize_address))
 
-static uint64_t load_word(const void *p) {
+/* Objects from this size on get the page-by-page treatment (pagemap, chunked copies). */
+#define BIG_OBJECT 65536
+
+NO_ASAN static uint64_t load_word(const void *p) {
   return __atomic_load_n((const uint64_t *)p, __ATOMIC_RELAXED);
 }
 
-static unsigned char load_byte(const void *p) {
+NO_ASAN static unsigned char load_byte(const void *p) {
   return __atomic_load_n((const unsigned char *)p, __ATOMIC_RELAXED);
 }
 
-static void store_word(void *p, uint64_t v) {
+NO_ASAN static void store_word(void *p, uint64_t v) {
   __atomic_store_n((uint64_t *)p, v, __ATOMIC_RELAXED);
 }
 
-static void store_byte(void *p, unsigned char v) {
+NO_ASAN static void store_byte(void *p, unsigned char v) {
   __atomic_store_n((unsigned char *)p, v, __ATOMIC_RELAXED);
 }
 
-static void read_bytes(unsigned char *dst, const unsigned char *src, size_t n) {
+NO_ASAN static void read_bytes(unsigned char *dst, const unsigned char *src, size_t n) {
   size_t i = 0;
   for (; i < n && ((uintptr_t)(src + i) & 7u) != 0; i++)
     dst[i] = load_byte(src + i);
@@ -77,7 +87,7 @@ static void read_bytes(unsigned char *dst, const unsigned char *src, size_t n) {
     dst[i] = load_byte(src + i);
 }
 
-static void write_bytes(unsigned char *dst, const unsigned char *src, size_t n) {
+NO_ASAN static void write_bytes(unsigned char *dst, const unsigned char *src, size_t n) {
   size_t i = 0;
   for (; i < n && ((uintptr_t)(dst + i) & 7u) != 0; i++)
     store_byte(dst + i, src[i]);
@@ -90,18 +100,97 @@ static void write_bytes(unsigned char *dst, const unsigned char *src, size_t n) 
     store_byte(dst + i, src[i]);
 }
 
-/* A 64-bit hash of n bytes of memory, a word at a time. */
-static uint64_t hash_mem(const unsigned char *p, size_t n) {
-  uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
+/* A 64-bit hash of n bytes of memory, a word at a time; 0 exactly when they are all zero. */
+NO_ASAN static uint64_t hash_range(const unsigned char *p, size_t n) {
+  uint64_t h = 0x9e3779b97f4a7c15ull ^ n, any = 0;
   size_t i = 0;
-  for (; i < n && ((uintptr_t)(p + i) & 7u) != 0; i++)
-    h = (h ^ load_byte(p + i)) * 0x100000001b3ull;
+  for (; i < n && ((uintptr_t)(p + i) & 7u) != 0; i++) {
+    unsigned char b = load_byte(p + i);
+    any |= b;
+    h = (h ^ b) * 0x100000001b3ull;
+  }
   for (; i + 8 <= n; i += 8) {
-    h = (h ^ load_word(p + i)) * 0xff51afd7ed558ccdull;
+    uint64_t w = load_word(p + i);
+    any |= w;
+    h = (h ^ w) * 0xff51afd7ed558ccdull;
     h ^= h >> 29;
   }
-  for (; i < n; i++)
-    h = (h ^ load_byte(p + i)) * 0x100000001b3ull;
+  for (; i < n; i++) {
+    unsigned char b = load_byte(p + i);
+    any |= b;
+    h = (h ^ b) * 0x100000001b3ull;
+  }
+  return any == 0 ? 0 : h | 1;
+}
+
+/* Which pages of [p, p + n) were never touched (not present, not swapped: still zero), from
+ * /proc/self/pagemap. Only for big objects of SHT_NOBITS sections (anonymous memory); else,
+ * or when pagemap cannot be read, every page counts as touched. */
+struct touched {
+  uintptr_t first; /* first page */
+  size_t n_pages;
+  uint64_t *entry; /* pagemap entries; NULL: all touched */
+};
+
+static size_t page_size(void) {
+  static size_t ps;
+  if (ps == 0)
+    ps = (size_t)sysconf(_SC_PAGESIZE);
+  return ps;
+}
+
+static void touched_read(struct touched *t, const void *p, size_t n, bool nobits) {
+  memset(t, 0, sizeof(*t));
+  if (!nobits || n < BIG_OBJECT)
+    return;
+  size_t ps = page_size();
+  t->first = (uintptr_t)p / ps;
+  t->n_pages = ((uintptr_t)p + n - 1) / ps - t->first + 1;
+  t->entry = malloc(t->n_pages * sizeof(*t->entry));
+  int fd = t->entry != NULL ? open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC) : -1;
+  size_t want = t->n_pages * sizeof(*t->entry);
+  if (fd < 0 || pread(fd, t->entry, want, (off_t)(t->first * sizeof(*t->entry))) !=
+                    (ssize_t)want) {
+    free(t->entry);
+    t->entry = NULL;
+  }
+  if (fd >= 0)
+    close(fd);
+}
+
+/* Was the page holding address a touched (present or swapped out)? */
+static bool touched_at(const struct touched *t, const void *a) {
+  if (t->entry == NULL)
+    return true;
+  size_t i = (uintptr_t)a / page_size() - t->first;
+  return i >= t->n_pages || (t->entry[i] & (3ull << 62)) != 0;
+}
+
+static void touched_free(struct touched *t) {
+  free(t->entry);
+  t->entry = NULL;
+}
+
+/* End (offset from p) of the page chunk starting at offset off of an object at p, n bytes. */
+static size_t chunk_end(const unsigned char *p, size_t off, size_t n) {
+  size_t ps = page_size();
+  size_t end = ((uintptr_t)(p + off) / ps + 1) * ps - (uintptr_t)p;
+  return end < n ? end : n;
+}
+
+/* The fingerprint of an object: its bytes, page chunk by page chunk (an all-zero chunk and
+ * one never touched count the same, so the answer does not depend on what is mapped). */
+static uint64_t fingerprint(const unsigned char *p, size_t n, bool nobits) {
+  struct touched t;
+  touched_read(&t, p, n, nobits);
+  uint64_t h = 0x243f6a8885a308d3ull ^ n;
+  for (size_t off = 0, end; off < n; off = end) {
+    end = chunk_end(p, off, n);
+    uint64_t c = touched_at(&t, p + off) ? hash_range(p + off, end - off) : 0;
+    h = (h ^ c ^ off) * 0xff51afd7ed558ccdull;
+    h ^= h >> 31;
+  }
+  touched_free(&t);
   return h;
 }
 
@@ -243,7 +332,7 @@ int ldr_state_capture(struct ldr_version *v) {
   for (size_t i = 0; i < s->n; i++) {
     const struct elf_state_obj *o = &info->state[i];
     if (!o->tls && (uintptr_t)o->value + o->size <= s->hi - s->base)
-      s->hash[i] = hash_mem(obj_addr(s, o), o->size);
+      s->hash[i] = fingerprint(obj_addr(s, o), o->size, o->nobits);
     /* The first version of a variable the executable copy-relocates: its copy is what the
      * program starts with (a later version gets what the carry decided). */
     const struct copy_rel *cp = o->tls ? NULL : copy_of(o);
@@ -281,8 +370,9 @@ static bool in_from(const struct carry_ctx *c, uint64_t w) {
   return w >= c->fs->lo && w < c->fs->hi;
 }
 
-/* Where the string literal at old address w is in the new build, 0 when nowhere. */
-static uint64_t rebase_string(const struct carry_ctx *c, uint64_t w) {
+/* Where the string literal at old address w is in the new build, 0 when nowhere. (Byte
+ * loops, not memchr/memmem: the sanitizers' interceptors would check them.) */
+NO_ASAN static uint64_t rebase_string(const struct carry_ctx *c, uint64_t w) {
   uint64_t off = w - c->fs->base;
   const struct elf_range *r = NULL;
   for (size_t i = 0; i < c->fi->n_ro && r == NULL; i++)
@@ -290,17 +380,25 @@ static uint64_t rebase_string(const struct carry_ctx *c, uint64_t w) {
       r = &c->fi->ro[i];
   if (r == NULL)
     return 0;
-  const char *s = (const char *)w;
-  size_t max = r->end - off < STRING_MAX ? r->end - off : STRING_MAX;
-  const char *nul = memchr(s, '\0', max);
-  if (nul == NULL)
+  const unsigned char *s = (const unsigned char *)(uintptr_t)w;
+  size_t max = r->end - off < STRING_MAX ? r->end - off : STRING_MAX, len = 0;
+  while (len < max && s[len] != '\0')
+    len++;
+  if (len == max)
     return 0;
-  size_t len = (size_t)(nul - s) + 1;
+  len++; /* with its NUL */
   for (size_t i = 0; i < c->ti->n_ro; i++) {
-    const char *start = (const char *)(c->ts->base + c->ti->ro[i].start);
-    const char *hit = memmem(start, c->ti->ro[i].end - c->ti->ro[i].start, s, len);
-    if (hit != NULL)
-      return (uint64_t)(uintptr_t)hit;
+    const unsigned char *hay = (const unsigned char *)(c->ts->base + c->ti->ro[i].start);
+    size_t hn = c->ti->ro[i].end - c->ti->ro[i].start;
+    for (size_t j = 0; j + len <= hn; j++) {
+      if (hay[j] != s[0])
+        continue;
+      size_t k = 1;
+      while (k < len && hay[j + k] == s[k])
+        k++;
+      if (k == len)
+        return (uint64_t)(uintptr_t)(hay + j);
+    }
   }
   return 0;
 }
@@ -347,32 +445,94 @@ static const char *label(const struct elf_state_obj *o, char *buf, size_t n) {
 
 /* ---- carrying one object ---------------------------------------------------------------- */
 
-/* Copy `sent` (old bytes read at old address src) into dst, rebasing aligned words that point
- * into the old version. Returns how many could not be rebased; *rebased counts the others. */
-static size_t put_rebased(const struct carry_ctx *c, unsigned char *dst, const unsigned char *src,
-                          const unsigned char *sent, size_t n, size_t *rebased,
-                          size_t *first_bad) {
-  size_t bad = 0;
+/* Copy old object src into new object dst (n bytes each) and into `sent` (zeroed, n bytes:
+ * what was copied), rebasing aligned words that point into the old version. Page chunks the
+ * old version never touched are zero: they are not read, and not written where the new
+ * version's page is untouched too. Returns how many words could not be rebased;
+ * *rebased counts the others, *first_bad gets the offset of the first bad one. */
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+/* Fault in, with one call per run (not one page fault each), the pages of target that will
+ * receive the runs of touched chunks of the object at src (n bytes). Best effort: an older
+ * kernel says EINVAL and the pages fault in one by one as they are written. */
+static void populate(const unsigned char *src, size_t n, const struct touched *ts,
+                     unsigned char *target) {
+  if (n < BIG_OBJECT)
+    return;
+  size_t ps = page_size();
+  for (size_t off = 0, end; off < n; off = end) {
+    end = chunk_end(src, off, n);
+    if (!touched_at(ts, src + off))
+      continue;
+    size_t run = off;
+    while (end < n && touched_at(ts, src + end))
+      end = chunk_end(src, end, n);
+    uintptr_t lo = ((uintptr_t)(target + run) + ps - 1) / ps * ps;
+    uintptr_t hi = (uintptr_t)(target + end) / ps * ps;
+    if (hi > lo)
+      madvise((void *)lo, hi - lo, MADV_POPULATE_WRITE);
+  }
+}
+
+/* Copy old object src into new object dst (n bytes each), rebasing aligned words that point
+ * into the old version, and keep what the late pass needs: the bytes copied in `sent` (small
+ * objects) or a hash per page chunk in `hashes` (big ones; the other is NULL). Page chunks
+ * the old version never touched are zero: they are not read, and not written where the new
+ * version's page is untouched too. Returns how many words could not be rebased; *rebased
+ * counts the others, *first_bad gets the offset of the first bad one. */
+NO_ASAN static size_t put_rebased(const struct carry_ctx *c, const struct elf_state_obj *o,
+                                  unsigned char *dst, const unsigned char *src,
+                                  unsigned char *sent, uint64_t *hashes, size_t n,
+                                  size_t *rebased, size_t *first_bad) {
+  struct touched ts, td;
+  touched_read(&ts, src, n, o->nobits);
+  touched_read(&td, dst, n, o->nobits);
+  populate(src, n, &ts, dst);
   bool words = ((uintptr_t)src & 7u) == ((uintptr_t)dst & 7u);
-  size_t i = 0;
-  for (; i < n && ((uintptr_t)(dst + i) & 7u) != 0; i++)
-    store_byte(dst + i, sent[i]);
-  for (; i + 8 <= n; i += 8) {
-    uint64_t w;
-    memcpy(&w, sent + i, 8);
-    if (words && in_from(c, w)) {
+  size_t bad = 0, k = 0;
+  static _Thread_local unsigned char page[65536];
+  for (size_t off = 0, end; off < n; off = end, k++) {
+    end = chunk_end(src, off, n);
+    if (!touched_at(&ts, src + off)) {
+      if (touched_at(&td, dst + off))
+        for (size_t i = off; i < end; i++)
+          store_byte(dst + i, 0);
+      continue;
+    }
+    /* One read of the old bytes (other threads may write them): into sent, or a buffer. */
+    unsigned char *copy = sent != NULL ? sent + off : page;
+    if (sent == NULL && end - off > sizeof(page)) /* pages over 64 KiB: not worth a path */
+      copy = NULL;
+    if (copy == NULL) {
+      read_bytes(dst + off, src + off, end - off);
+      copy = dst + off;
+    } else {
+      read_bytes(copy, src + off, end - off);
+      /* Nothing runs the new version before the commit: a plain copy, then the pointers. */
+      memcpy(dst + off, copy, end - off);
+    }
+    if (hashes != NULL)
+      hashes[k] = hash_range(copy, end - off);
+    if (!words)
+      continue;
+    for (size_t i = off + ((8u - ((uintptr_t)(dst + off) & 7u)) & 7u); i + 8 <= end; i += 8) {
+      uint64_t w;
+      memcpy(&w, copy + (i - off), 8);
+      if (!in_from(c, w))
+        continue;
       uint64_t r = rebase(c, w);
       if (r != 0) {
-        w = r;
+        store_word(dst + i, r);
         (*rebased)++;
       } else if (bad++ == 0) {
         *first_bad = i;
       }
     }
-    store_word(dst + i, w);
   }
-  for (; i < n; i++)
-    store_byte(dst + i, sent[i]);
+  touched_free(&ts);
+  touched_free(&td);
   return bad;
 }
 
@@ -426,17 +586,19 @@ static int carry_one(const struct carry_ctx *c, struct ldr_carry *k, const struc
   item->src = obj_addr(c->fs, o);
   item->dst = obj_addr(c->ts, n);
   item->size = o->size;
-  item->sent = malloc(o->size);
-  if (item->sent == NULL) {
+  if (o->size < BIG_OBJECT)
+    item->sent = calloc(1, o->size);
+  else
+    item->chunk_hash = calloc(o->size / page_size() + 2, sizeof(uint64_t));
+  if (item->sent == NULL && item->chunk_hash == NULL) {
     snprintf(err, LDR_ERR_MAX, "out of memory");
     return -ENOMEM;
   }
   item->obj = o;
   k->n_items++;
-  read_bytes(item->sent, item->src, o->size);
   size_t first_bad = 0;
-  size_t bad = put_rebased(c, item->dst, item->src, item->sent, o->size, &k->stats.rebased,
-                           &first_bad);
+  size_t bad = put_rebased(c, o, item->dst, item->src, item->sent, item->chunk_hash,
+                           o->size, &k->stats.rebased, &first_bad);
   k->stats.carried++;
   k->stats.carried_bytes += o->size;
   if (bad > 0) {
@@ -513,7 +675,12 @@ static int carry_copy(const struct carry_ctx *c, struct ldr_carry *k, const stru
          "build's initial value", o->name);
   } else {
     memcpy(e->bytes, old != NULL && old->size == cp->size ? old->bytes : now, cp->size);
-    if (changed && memcmp(init, obj_addr(c->fs, o), cp->size) != 0)
+    bool differs = o->size != cp->size;
+    if (!differs) { /* the old build's own copy, never used, holds its initial value */
+      read_bytes(now, obj_addr(c->fs, o), cp->size);
+      differs = memcmp(init, now, cp->size) != 0;
+    }
+    if (changed && differs)
       note(k, "warning: exported variable '%s' was changed by the program: its value is "
            "kept, the new build's different initial value is not used", o->name);
   }
@@ -556,7 +723,7 @@ int ldr_state_carry(struct ldr_version *from, struct ldr_version *to,
     const struct copy_rel *cp = copy_of(o);
     if (cp != NULL)
       rc = carry_copy(&c, k, o, cp, err);
-    else if (hash_mem(obj_addr(c.fs, o), o->size) != c.fs->hash[i])
+    else if (fingerprint(obj_addr(c.fs, o), o->size, o->nobits) != c.fs->hash[i])
       rc = carry_one(&c, k, o, policy, err);
   }
   if (rc == 0 && policy == LDR_STATE_STRICT && err[0] != '\0') {
@@ -589,13 +756,39 @@ void ldr_state_commit(struct ldr_carry *k) {
   }
 }
 
-void ldr_state_late(struct ldr_carry *k) {
+/* The late pass of a big object: only which page chunks the old version changed after the
+ * copy is known (their hashes); those bytes are counted and named, not merged. */
+NO_ASAN static void late_big(struct ldr_carry *k, const struct ldr_carried *it) {
+  struct touched t;
+  touched_read(&t, it->src, it->size, it->obj->nobits);
+  size_t lost = 0, n = 0;
+  for (size_t off = 0, end; off < it->size; off = end, n++) {
+    end = chunk_end(it->src, off, it->size);
+    uint64_t h = touched_at(&t, it->src + off) ? hash_range(it->src + off, end - off) : 0;
+    if (h != it->chunk_hash[n])
+      lost += end - off;
+  }
+  touched_free(&t);
+  if (lost == 0)
+    return;
+  k->stats.late_lost += lost;
+  char lb[LDR_NAME_MAX + 300];
+  note(k, "%s: the old version changed %zu bytes of it after the copy (pages of objects of "
+       "64 KiB and more are compared, not merged): those changes are not carried",
+       label(it->obj, lb, sizeof(lb)), lost);
+}
+
+NO_ASAN void ldr_state_late(struct ldr_carry *k) {
   if (k == NULL || k->from->state == NULL || k->to->state == NULL)
     return;
   struct carry_ctx c = {.from = k->from, .to = k->to, .fi = k->from->snap.info,
                         .ti = k->to->snap.info, .fs = k->from->state, .ts = k->to->state};
   for (size_t j = 0; j < k->n_items; j++) {
     struct ldr_carried *it = &k->items[j];
+    if (it->sent == NULL) {
+      late_big(k, it);
+      continue;
+    }
     for (size_t i = 0; i + 8 <= it->size; i += 8) {
       if (((uintptr_t)(it->src + i) & 7u) != 0 || ((uintptr_t)(it->dst + i) & 7u) != 0)
         continue;
@@ -625,8 +818,10 @@ void ldr_state_late(struct ldr_carry *k) {
 void ldr_carry_free(struct ldr_carry *k) {
   if (k == NULL)
     return;
-  for (size_t i = 0; k->items != NULL && i < k->n_items; i++)
+  for (size_t i = 0; k->items != NULL && i < k->n_items; i++) {
     free(k->items[i].sent);
+    free(k->items[i].chunk_hash);
+  }
   for (size_t i = 0; k->host != NULL && i < k->n_host; i++)
     free(k->host[i].bytes);
   for (size_t i = 0; i < k->n_notes; i++)
