@@ -88,6 +88,7 @@ void pre_outcome_from_report(const struct ldr_report *rep, struct pre_outcome *o
     out->state.rebased += p->state.rebased;
     out->state.host_vars += p->state.host_vars;
     out->state.late_bytes += p->state.late_bytes;
+    out->state.late_lost += p->state.late_lost;
     out->state.conflicts += p->state.conflicts;
     out->state.carry_ns += p->state.carry_ns;
     if (p->old_version[0] == '\0')
@@ -189,8 +190,9 @@ static void outcome_fields(struct jbuf *b, const struct pre_outcome *o) {
        s->carried_bytes, s->fresh);
   jfmt(b, "\"pinned\":%zu,\"rebased\":%zu,\"host_vars\":%zu,", s->pinned, s->rebased,
        s->host_vars);
-  jfmt(b, "\"late_bytes\":%zu,\"conflicts\":%zu,\"carry_ms\":%.3f}", s->late_bytes,
-       s->conflicts, (double)s->carry_ns / 1e6);
+  jfmt(b, "\"late_bytes\":%zu,\"late_lost\":%zu,\"conflicts\":%zu,", s->late_bytes,
+       s->late_lost, s->conflicts);
+  jfmt(b, "\"carry_ms\":%.3f}", (double)s->carry_ns / 1e6);
 }
 
 char *pre_outcome_json(const struct pre_outcome *o) {
