@@ -68,6 +68,13 @@ static int retire_config(struct pre_config *cfg, char *err, size_t n) {
   return rc;
 }
 
+/* Signals the kernel raises for a fault (or abort() for a failed assertion): catching one
+ * for reloads would turn a crash into an endless loop of reloads. */
+static bool is_fault_signal(int signo) {
+  return signo == SIGSEGV || signo == SIGBUS || signo == SIGFPE || signo == SIGILL ||
+         signo == SIGABRT || signo == SIGTRAP || signo == SIGSYS;
+}
+
 int pre_config_load(struct pre_config *cfg, char *err, size_t n) {
   memset(cfg, 0, sizeof(*cfg));
   cfg->signo = SIGHUP;
@@ -87,6 +94,12 @@ int pre_config_load(struct pre_config *cfg, char *err, size_t n) {
     if (cfg->signo < 0 || cfg->signo == SIGKILL || cfg->signo == SIGSTOP) {
       snprintf(err, n, "HOTSWAP_SIGNAL='%s' is not a signal that can be caught "
                "(try HUP, USR1, USR2)", v);
+      return -EINVAL;
+    }
+    if (is_fault_signal(cfg->signo)) {
+      snprintf(err, n, "HOTSWAP_SIGNAL='%s' is a signal the kernel sends for a crash: a real "
+               "fault would be taken for a reload request, over and over; use HUP, USR1 or "
+               "USR2", v);
       return -EINVAL;
     }
   }

@@ -114,6 +114,14 @@ t_check "bad HOTSWAP_SIGNAL: server still serves" serves v1
 t_check "bad HOTSWAP_SIGNAL: one clear log line" \
   grep -q "HOTSWAP_SIGNAL='BOGUS' is not a signal that can be caught" "$LOG"
 stop_server
+for sig in SEGV SIGABRT bus; do
+  : >"$LOG"
+  HOTSWAP_SIGNAL=$sig start_server
+  t_check "HOTSWAP_SIGNAL=$sig (a fault signal) is refused: server still serves" serves v1
+  t_check "HOTSWAP_SIGNAL=$sig: the log says why" \
+    grep -qF "HOTSWAP_SIGNAL='$sig' is a signal the kernel sends for a crash" "$LOG"
+  stop_server
+done
 : >"$LOG"
 PLUGINS="$APP/missing.so" start_server
 t_check "missing plugin file: server still serves" serves v1
