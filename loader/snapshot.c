@@ -52,6 +52,16 @@ static int check_owner_writes(const char *path, const struct stat *st, char *err
   return 0;
 }
 
+/* "a FIFO", "a folder", ... for a refusal. */
+static const char *file_kind(mode_t m) {
+  return S_ISFIFO(m)  ? "a FIFO"
+         : S_ISDIR(m) ? "a folder"
+         : S_ISCHR(m) ? "a character device"
+         : S_ISBLK(m) ? "a block device"
+         : S_ISSOCK(m) ? "a socket"
+                       : "of an unknown kind";
+}
+
 /* Copy all of `in` into `out`; returns bytes copied or -errno. */
 static long long copy_all(int in, int out) {
   char buf[65536];
@@ -79,7 +89,9 @@ static long long copy_all(int in, int out) {
 /* Open `path` and copy it into a new sealed memfd; returns the memfd or a negative code, and
  * the opened file's stat in *stp. allow_insecure skips check_owner_writes. */
 static int copy_to_memfd(const char *path, bool allow_insecure, struct stat *stp, char *err) {
-  int in = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  /* O_NONBLOCK: a FIFO (or a device) put at the plugin path must not block the reloader in
+   * open(); it is refused below. It changes nothing for a regular file. */
+  int in = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
   if (in < 0) {
     int e = errno;
     snprintf(err, LDR_ERR_MAX, "cannot open '%s': %s", path, strerror(e));
@@ -89,7 +101,7 @@ static int copy_to_memfd(const char *path, bool allow_insecure, struct stat *stp
   int rc = fstat(in, &st) == 0 ? 0 : -errno;
   *stp = st;
   if (rc == 0 && !S_ISREG(st.st_mode)) {
-    snprintf(err, LDR_ERR_MAX, "'%s' is not a regular file", path);
+    snprintf(err, LDR_ERR_MAX, "'%s' is %s, not a regular file", path, file_kind(st.st_mode));
     rc = -EINVAL;
   } else if (rc == 0 && !allow_insecure) {
     rc = check_owner_writes(path, &st, err);

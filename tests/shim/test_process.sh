@@ -122,6 +122,21 @@ for sig in SEGV SIGABRT bus; do
     grep -qF "HOTSWAP_SIGNAL='$sig' is a signal the kernel sends for a crash" "$LOG"
   stop_server
 done
+# A FIFO put at the plugin path is refused at once; the reloader never blocks in open().
+install_handler 1
+start_server
+rm -f "$APP/libhandler.so" && mkfifo "$APP/libhandler.so"
+t_check "a FIFO at the plugin path: the reload is refused (exit 1)" \
+  bash -c "! timeout 20 '$HS' reload $SPID >'$T_TMP/fifo.out' 2>&1"
+t_check "... naming the file and what it is" \
+  grep -qF "libhandler.so: snapshot: '$APP/libhandler.so' is a FIFO, not a regular file" "$T_TMP/fifo.out"
+t_check "... status still answers" bash -c "timeout 20 '$HS' status $SPID >/dev/null"
+t_check "... and v1 serves" serves v1
+rm -f "$APP/libhandler.so"
+install_handler 2
+t_check "... and the next reload, with a real file, works" bash -c "timeout 20 '$HS' reload $SPID >/dev/null"
+stop_server
+install_handler 1
 : >"$LOG"
 PLUGINS="$APP/missing.so" start_server
 t_check "missing plugin file: server still serves" serves v1
