@@ -1,6 +1,7 @@
-/* handler.c - libhandler.so. Built three times by the Makefile: -DHANDLER_VERSION=1 and 2
- * (two good builds), and 3 with -DHANDLER_BROKEN, which drops handle_stats: the shim must
- * refuse it and keep the running version serving. */
+/* handler.c - libhandler.so. Built several times by the Makefile: -DHANDLER_VERSION=1 and 2
+ * (two good builds), 3 with -DHANDLER_BROKEN, which drops handle_stats: the shim must
+ * refuse it and keep the running version serving; 5 whose on_load fails, 7 whose on_load
+ * waits for a file (HANDLER_HOLD). */
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -109,6 +110,29 @@ __attribute__((constructor)) static void handler_loaded(void) {
 
 void hotswap_on_free(void);
 void hotswap_on_free(void) { event("free"); }
+
+#ifdef HANDLER_HOLD
+/* Build 7 only: hotswap_on_load creates "$HANDLER_HOLD.waiting", then waits (at most two
+ * minutes) until the file $HANDLER_HOLD exists: a test holds a reload in progress this way,
+ * to send signals during it. */
+int hotswap_on_load(void *data);
+int hotswap_on_load(void *data) {
+  (void)data;
+  const char *hold = getenv("HANDLER_HOLD");
+  if (hold == NULL)
+    return 0;
+  char waiting[4096];
+  snprintf(waiting, sizeof(waiting), "%s.waiting", hold);
+  int fd = open(waiting, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  if (fd >= 0)
+    close(fd);
+  for (int i = 0; i < 12000 && access(hold, F_OK) != 0; i++) {
+    struct timespec ts = {0, 10000000};
+    nanosleep(&ts, NULL);
+  }
+  return 0;
+}
+#endif
 
 #ifdef HANDLER_ONLOAD_FAIL
 /* Build 5 only: a plugin whose start-up fails. The shim must keep the old version. */
