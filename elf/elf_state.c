@@ -93,8 +93,13 @@ static int read_sections(struct statectx *s) {
     Elf_Scn *scn = elf_getscn(c->elf, i);
     if (scn == NULL || gelf_getshdr(scn, &sh) == NULL)
       continue;
-    s->secs[i].name = elf_sec_name(c, i);
-    s->secs[i].kind = classify(s, &sh, s->secs[i].name);
+    const char *name = elf_sec_name(c, i); /* points into the input, freed after the parse */
+    s->secs[i].kind = classify(s, &sh, name);
+    s->secs[i].name = s->secs[i].kind == SEC_STATE || s->secs[i].kind == SEC_TLS
+                          ? elf_strndup(c, name, strlen(name))
+                          : NULL;
+    if (s->secs[i].kind != SEC_OTHER && s->secs[i].kind != SEC_RO && s->secs[i].name == NULL)
+      return elf_fail(c, -ENOMEM, "out of memory");
     s->secs[i].nobits = sh.sh_type == SHT_NOBITS;
     s->secs[i].addr = sh.sh_addr;
     s->secs[i].size = sh.sh_size;
