@@ -20,7 +20,9 @@ cleanup() {
   rm -rf "$DIR"
 }
 trap cleanup EXIT
-say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+# Bold headings only on a terminal, and never with NO_COLOR set (https://no-color.org).
+if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then B=$'\033[1m' N=$'\033[0m'; else B="" N=""; fi
+say() { printf '\n%s== %s%s\n' "$B" "$*" "$N"; }
 install() { cp "$LEG/v$1/libhandler.so" "$APP/.new" && mv -f "$APP/.new" "$APP/libhandler.so"; }
 get() {
   exec 7<>"/dev/tcp/127.0.0.1/$PORT" || return 1
