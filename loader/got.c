@@ -23,14 +23,17 @@
 #define GOT_R_GLOB_DAT R_X86_64_GLOB_DAT
 #define GOT_R_JUMP_SLOT R_X86_64_JUMP_SLOT
 #define GOT_R_ABS R_X86_64_64
+#define GOT_R_COPY R_X86_64_COPY
 #elif defined(__aarch64__)
 #define GOT_R_GLOB_DAT R_AARCH64_GLOB_DAT
 #define GOT_R_JUMP_SLOT R_AARCH64_JUMP_SLOT
 #define GOT_R_ABS R_AARCH64_ABS64
+#define GOT_R_COPY R_AARCH64_COPY
 #elif defined(__i386__)
 #define GOT_R_GLOB_DAT R_386_GLOB_DAT
 #define GOT_R_JUMP_SLOT R_386_JMP_SLOT
 #define GOT_R_ABS R_386_32
+#define GOT_R_COPY R_386_COPY
 #else
 #error "loader/got.c: add this architecture's GLOB_DAT, JUMP_SLOT and ABS relocation types"
 #endif
@@ -242,6 +245,51 @@ int ldr_got_foreach_phdr(const struct dl_phdr_info *info, ldr_got_fn fn, void *a
   const char *name = info->dlpi_name != NULL && info->dlpi_name[0] != '\0' ? info->dlpi_name
                                                                            : "(main)";
   return got_walk((uintptr_t)info->dlpi_addr, dyn, name, fn, arg, err);
+}
+
+/* ---- the program's copy relocations ------------------------------------------------- */
+
+static int first_object_cb(struct dl_phdr_info *info, size_t size, void *arg) {
+  (void)size;
+  *(struct dl_phdr_info *)arg = *info;
+  return 1; /* the program comes first */
+}
+
+/* Report the R_*_COPY relocations among r (RELA or REL entries, `size` bytes). */
+static int copy_walk(const struct dyn_tables *t, const void *r, size_t size, bool rela,
+                     ldr_copy_fn fn, void *arg) {
+  size_t ent = rela ? sizeof(ElfW(Rela)) : sizeof(ElfW(Rel));
+  for (size_t i = 0; r != NULL && i < size / ent; i++) {
+    const ElfW(Rel) *e = (const void *)((const char *)r + i * ent); /* Rela starts like Rel */
+    if (GOT_R_TYPE(e->r_info) != GOT_R_COPY || GOT_R_SYM(e->r_info) == 0)
+      continue;
+    const ElfW(Sym) *s = &t->symtab[GOT_R_SYM(e->r_info)];
+    const char *name = dyn_str(t, s->st_name);
+    int rc = name != NULL ? fn(name, (void *)(t->base + e->r_offset), s->st_size, arg) : 0;
+    if (rc != 0)
+      return rc;
+  }
+  return 0;
+}
+
+int ldr_copy_foreach(ldr_copy_fn fn, void *arg) {
+  struct dl_phdr_info info;
+  memset(&info, 0, sizeof(info));
+  dl_iterate_phdr(first_object_cb, &info);
+  const ElfW(Dyn) *dyn = NULL;
+  for (ElfW(Half) i = 0; i < info.dlpi_phnum; i++)
+    if (info.dlpi_phdr[i].p_type == PT_DYNAMIC)
+      dyn = (const void *)(info.dlpi_addr + info.dlpi_phdr[i].p_vaddr);
+  if (dyn == NULL)
+    return 0; /* a static program: nothing was copied */
+  struct dyn_tables t;
+  dyn_read((uintptr_t)info.dlpi_addr, dyn, &t);
+  if (t.symtab == NULL || t.strtab == NULL)
+    return 0;
+  int rc = copy_walk(&t, t.rela, t.relasz, true, fn, arg);
+  if (rc == 0)
+    rc = copy_walk(&t, t.rel, t.relsz, false, fn, arg);
+  return rc;
 }
 
 /* Where a GOT entry lives: is its page read-only now, and what to restore afterwards. */

@@ -370,9 +370,16 @@ static int text_cb(struct dl_phdr_info *info, size_t size, void *arg) {
   size_t n = 0;
   for (ElfW(Half) i = 0; i < info->dlpi_phnum; i++) {
     const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-    if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X)) {
-      r[n].start = info->dlpi_addr + ph->p_vaddr;
-      r[n++].end = info->dlpi_addr + ph->p_vaddr + ph->p_memsz;
+    if (ph->p_type != PT_LOAD)
+      continue;
+    uintptr_t lo = info->dlpi_addr + ph->p_vaddr, hi = lo + ph->p_memsz;
+    if (f->v->map_lo == 0 || lo < f->v->map_lo)
+      f->v->map_lo = lo;
+    if (hi > f->v->map_hi)
+      f->v->map_hi = hi;
+    if (ph->p_flags & PF_X) {
+      r[n].start = lo;
+      r[n++].end = hi;
     }
   }
   f->v->text = r;
@@ -630,43 +637,21 @@ static void take_notes(struct txn *t, struct ldr_carry *k) {
   k->n_notes = 0;
 }
 
-/* Most time the late pass waits for the replaced versions' last calls to return. */
-#define LATE_WAIT_MS 200
-
-/* After the commit store: apply what waited for it (the executable's copies, pins), then,
- * once no thread runs the replaced versions, copy again what they wrote after the copy. */
+/* After the commit store: what the carries left for it (see ldr_state_settle), then their
+ * counts and notes go to the report. */
 static void after_commit(struct txn *t) {
-  struct ldr_text_range r[64];
-  size_t nr = 0;
-  bool any = false;
-  for (size_t k = 0; k < t->n_load; k++) {
-    struct ldr_carry *c = t->items[t->load[k]].carry;
-    if (c == NULL)
-      continue;
-    ldr_state_commit(c);
-    any = any || c->n_items > 0;
-    for (size_t i = 0; i < c->from->n_text && nr < sizeof(r) / sizeof(r[0]); i++)
-      r[nr++] = c->from->text[i];
-  }
-  int quiet = any ? ldr_retire_wait_quiet(r, nr, LATE_WAIT_MS) : 0;
-  for (size_t k = 0; k < t->n_load; k++) {
-    struct item *it = &t->items[t->load[k]];
+  struct ldr_carry **k = calloc(t->n_load + 1, sizeof(*k));
+  for (size_t i = 0; k != NULL && i < t->n_load; i++)
+    k[i] = t->items[t->load[i]].carry;
+  if (k != NULL)
+    ldr_state_settle(k, t->n_load);
+  free(k);
+  for (size_t i = 0; i < t->n_load; i++) {
+    struct item *it = &t->items[t->load[i]];
     if (it->carry == NULL)
       continue;
-    ldr_state_late(it->carry);
-    if (quiet == 1 && it->carry->n_items > 0) {
-      char *line = NULL;
-      if (asprintf(&line, "%s: a thread still ran the old version %d ms after the commit; "
-                   "its writes after that are not carried", it->name, LATE_WAIT_MS) >= 0) {
-        char **grown = realloc(it->carry->notes, (it->carry->n_notes + 1) * sizeof(*grown));
-        if (grown != NULL) {
-          it->carry->notes = grown;
-          grown[it->carry->n_notes++] = line;
-        } else {
-          free(line);
-        }
-      }
-    }
+    if (k == NULL) /* out of memory: each on its own, nothing is skipped */
+      ldr_state_settle(&it->carry, 1);
     it->state = it->carry->stats;
     take_notes(t, it->carry);
     ldr_carry_free(it->carry);

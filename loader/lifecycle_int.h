@@ -89,6 +89,7 @@ struct ldr_version {
   size_t n_imports;
   struct ldr_text_range *text; /* executable PT_LOAD segments, for retirement */
   size_t n_text;
+  uintptr_t map_lo, map_hi;    /* [lowest, highest) address of every PT_LOAD segment */
   uint64_t *gens;              /* generations that reference it */
   size_t n_gens, cap_gens;
   size_t routed;
@@ -251,12 +252,12 @@ void ldr_state_free(struct ldr_version *v);
  * to's hotswap_on_transfer (plugin code): the caller holds no loader lock. */
 int ldr_state_carry(struct ldr_version *from, struct ldr_version *to,
                     enum ldr_state_policy policy, struct ldr_carry **out, char *err);
-/* Right after the commit store: the executable's copies get their new values, and `from`
- * is pinned when a pointer could not be rebased. Takes the registry mutex briefly. */
-void ldr_state_commit(struct ldr_carry *k);
-/* Once no thread runs `from` (or the wait gave up): copy again the words `from` changed
- * since the copy, unless `to` changed them too. */
-void ldr_state_late(struct ldr_carry *k);
+/* After the commit store, for the carries k[0..n) (NULL ones skipped): the executable's
+ * copies get their new values and a `from` with a pointer that could not be rebased is
+ * pinned (registry mutex, briefly); then, once no thread runs the `from` versions (waited
+ * for at most 200 ms, with the retirement stack check), the words they changed since the
+ * copy are copied again unless `to` changed them too. A wait that gave up adds a note. */
+void ldr_state_settle(struct ldr_carry *const *k, size_t n);
 void ldr_carry_free(struct ldr_carry *k);
 /* The policy ldr_reload was last given (set by the token holder), which ldr_revert follows. */
 void ldr_state_policy_set(enum ldr_state_policy p);

@@ -209,6 +209,8 @@ void ldr_report_format(const struct ldr_report *rep, char *buf, size_t n);
  * variable updated" (only the parts that are not zero), or "" when nothing was carried or
  * left. Returns the length written (at most n - 1). */
 size_t ldr_state_format(const struct ldr_state_stats *s, char *buf, size_t n);
+/* Add every count of s to sum (the shim's per-reload totals, a revert's summary). */
+void ldr_state_stats_add(struct ldr_state_stats *sum, const struct ldr_state_stats *s);
 /* "loaded", "adopted", "reloaded", "reloaded (import changed)", "unchanged",
  * "not reloadable, kept", "failed", "rolled back". */
 const char *ldr_action_name(enum ldr_action a);
@@ -390,6 +392,14 @@ typedef int (*ldr_got_fn)(const struct ldr_got_entry *e, void *arg);
 int ldr_got_foreach(const struct link_map *map, ldr_got_fn fn, void *arg, char *err);
 int ldr_got_foreach_phdr(const struct dl_phdr_info *info, ldr_got_fn fn, void *arg,
                          char *err);
+
+/* Called once per R_*_COPY relocation of the program (the executable keeps its own copy of
+ * a library's exported variable `name`, `size` bytes at `addr`); non-zero stops the walk. */
+typedef int (*ldr_copy_fn)(const char *name, void *addr, size_t size, void *arg);
+/* Walk the program's copy relocations (DT_RELA, then DT_REL of its in-memory dynamic
+ * section). Names point into its dynamic string table (valid for the process's life).
+ * Returns 0 or the callback's non-zero value. Thread-safe; reads only. */
+int ldr_copy_foreach(ldr_copy_fn fn, void *arg);
 
 /* Store `value` into the GOT entry `slot` with one atomic release store. When the entry lies
  * in a RELRO segment, its page is made writable only for the store and read-only again right

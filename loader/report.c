@@ -19,6 +19,19 @@ void ldr_report_free(struct ldr_report *rep) {
   rep->n_notes = 0;
 }
 
+void ldr_state_stats_add(struct ldr_state_stats *sum, const struct ldr_state_stats *s) {
+  sum->carried += s->carried;
+  sum->carried_bytes += s->carried_bytes;
+  sum->fresh += s->fresh;
+  sum->pinned += s->pinned;
+  sum->rebased += s->rebased;
+  sum->host_vars += s->host_vars;
+  sum->late_bytes += s->late_bytes;
+  sum->late_lost += s->late_lost;
+  sum->conflicts += s->conflicts;
+  sum->carry_ns += s->carry_ns;
+}
+
 size_t ldr_state_format(const struct ldr_state_stats *s, char *buf, size_t n) {
   if (n == 0)
     return 0;

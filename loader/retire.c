@@ -483,28 +483,11 @@ static int revert_carry(struct ldr_version **back, struct ldr_carry **carry, cha
 
 /* After the revert's commit: what waited for it, then the late pass; a summary in msg. */
 static void revert_after(struct ldr_carry **carry, size_t np, char *msg) {
-  struct ldr_text_range r[64];
-  size_t nr = 0;
+  ldr_state_settle(carry, np);
   struct ldr_state_stats sum = {0};
-  for (size_t i = 0; i < np; i++) {
-    if (carry[i] == NULL)
-      continue;
-    ldr_state_commit(carry[i]);
-    for (size_t k = 0; k < carry[i]->from->n_text && nr < 64; k++)
-      r[nr++] = carry[i]->from->text[k];
-  }
-  if (nr > 0)
-    ldr_retire_wait_quiet(r, nr, 200);
-  for (size_t i = 0; i < np; i++) {
-    if (carry[i] == NULL)
-      continue;
-    ldr_state_late(carry[i]);
-    sum.carried += carry[i]->stats.carried;
-    sum.carried_bytes += carry[i]->stats.carried_bytes;
-    sum.fresh += carry[i]->stats.fresh;
-    sum.pinned += carry[i]->stats.pinned;
-    sum.host_vars += carry[i]->stats.host_vars;
-  }
+  for (size_t i = 0; i < np; i++)
+    if (carry[i] != NULL)
+      ldr_state_stats_add(&sum, &carry[i]->stats);
   char st[160];
   size_t len = strlen(msg);
   if (ldr_state_format(&sum, st, sizeof(st)) > 0 && len < LDR_ERR_MAX)

@@ -37,7 +37,6 @@ struct expect {
 
 struct ldr_state {
   uintptr_t base;          /* l_addr */
-  uintptr_t lo, hi;        /* every PT_LOAD of the object */
   uint64_t *hash;          /* per snap.info->state[i], at load */
   size_t n;
   struct expect *expect;   /* copy-relocated exported variables */
@@ -206,64 +205,22 @@ static struct copy_rel *copies;
 static size_t n_copies;
 static bool copies_read;
 
-#if defined(__x86_64__)
-#define STATE_R_COPY R_X86_64_COPY
-#elif defined(__aarch64__)
-#define STATE_R_COPY R_AARCH64_COPY
-#elif defined(__i386__)
-#define STATE_R_COPY R_386_COPY
-#endif
-
-static int main_cb(struct dl_phdr_info *info, size_t size, void *arg) {
-  (void)size;
-  *(struct dl_phdr_info *)arg = *info;
-  return 1; /* the program comes first */
+static int add_copy(const char *name, void *addr, size_t size, void *arg) {
+  (void)arg;
+  struct copy_rel *grown = realloc(copies, (n_copies + 1) * sizeof(*grown));
+  if (grown == NULL)
+    return -ENOMEM; /* the ones read so far are kept */
+  copies = grown;
+  copies[n_copies++] = (struct copy_rel){.name = name, .addr = addr, .size = size};
+  return 0;
 }
 
-/* Read the executable's R_*_COPY relocations once (its dynamic section, in memory). Called
- * by the reload token holder. */
+/* Read the executable's copy relocations once. Called by the reload token holder. */
 static void read_copies(void) {
   if (copies_read)
     return;
   copies_read = true;
-  struct dl_phdr_info info;
-  memset(&info, 0, sizeof(info));
-  dl_iterate_phdr(main_cb, &info);
-  const ElfW(Dyn) *dyn = NULL;
-  for (ElfW(Half) i = 0; i < info.dlpi_phnum; i++)
-    if (info.dlpi_phdr[i].p_type == PT_DYNAMIC)
-      dyn = (const void *)(info.dlpi_addr + info.dlpi_phdr[i].p_vaddr);
-  const ElfW(Rela) *rela = NULL;
-  const ElfW(Sym) *sym = NULL;
-  const char *str = NULL;
-  size_t relasz = 0;
-  for (; dyn != NULL && dyn->d_tag != DT_NULL; dyn++) {
-    uintptr_t p = dyn->d_un.d_ptr < info.dlpi_addr ? info.dlpi_addr + dyn->d_un.d_ptr
-                                                   : dyn->d_un.d_ptr;
-    if (dyn->d_tag == DT_RELA)
-      rela = (const void *)p;
-    else if (dyn->d_tag == DT_RELASZ)
-      relasz = dyn->d_un.d_val;
-    else if (dyn->d_tag == DT_SYMTAB)
-      sym = (const void *)p;
-    else if (dyn->d_tag == DT_STRTAB)
-      str = (const void *)p;
-  }
-#ifdef STATE_R_COPY
-  size_t n = rela != NULL && sym != NULL && str != NULL ? relasz / sizeof(*rela) : 0;
-  for (size_t i = 0; i < n; i++) {
-    if (ELF64_R_TYPE(rela[i].r_info) != STATE_R_COPY)
-      continue;
-    struct copy_rel *grown = realloc(copies, (n_copies + 1) * sizeof(*grown));
-    if (grown == NULL)
-      return;
-    copies = grown;
-    const ElfW(Sym) *s = &sym[ELF64_R_SYM(rela[i].r_info)];
-    copies[n_copies++] = (struct copy_rel){.name = str + s->st_name,
-                                           .addr = (void *)(info.dlpi_addr + rela[i].r_offset),
-                                           .size = s->st_size};
-  }
-#endif
+  ldr_copy_foreach(add_copy, NULL);
 }
 
 static const struct copy_rel *find_copy(const char *name) {
@@ -280,30 +237,6 @@ static const struct copy_rel *copy_of(const struct elf_state_obj *o) {
 
 /* ---- capture ------------------------------------------------------------------------- */
 
-struct range_find {
-  const struct link_map *map;
-  uintptr_t lo, hi;
-};
-
-static int range_cb(struct dl_phdr_info *info, size_t size, void *arg) {
-  (void)size;
-  struct range_find *f = arg;
-  if (info->dlpi_addr != f->map->l_addr || info->dlpi_name == NULL ||
-      strcmp(info->dlpi_name, f->map->l_name) != 0)
-    return 0;
-  for (ElfW(Half) i = 0; i < info->dlpi_phnum; i++) {
-    const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-    if (ph->p_type != PT_LOAD)
-      continue;
-    uintptr_t lo = info->dlpi_addr + ph->p_vaddr, hi = lo + ph->p_memsz;
-    if (f->lo == 0 || lo < f->lo)
-      f->lo = lo;
-    if (hi > f->hi)
-      f->hi = hi;
-  }
-  return 1;
-}
-
 static void *obj_addr(const struct ldr_state *s, const struct elf_state_obj *o) {
   return (void *)(s->base + (uintptr_t)o->value);
 }
@@ -317,10 +250,6 @@ int ldr_state_capture(struct ldr_version *v) {
   if (s == NULL)
     return -ENOMEM;
   s->base = (uintptr_t)v->map->l_addr;
-  struct range_find f = {.map = v->map};
-  dl_iterate_phdr(range_cb, &f);
-  s->lo = f.lo;
-  s->hi = f.hi;
   s->n = info->n_state;
   s->hash = calloc(s->n + 1, sizeof(*s->hash));
   s->expect = calloc(s->n + 1, sizeof(*s->expect));
@@ -331,7 +260,7 @@ int ldr_state_capture(struct ldr_version *v) {
   }
   for (size_t i = 0; i < s->n; i++) {
     const struct elf_state_obj *o = &info->state[i];
-    if (!o->tls && (uintptr_t)o->value + o->size <= s->hi - s->base)
+    if (!o->tls && (uintptr_t)o->value + o->size <= v->map_hi - s->base)
       s->hash[i] = fingerprint(obj_addr(s, o), o->size, o->nobits);
     /* The first version of a variable the executable copy-relocates: its copy is what the
      * program starts with (a later version gets what the carry decided). */
@@ -367,7 +296,7 @@ struct carry_ctx {
 };
 
 static bool in_from(const struct carry_ctx *c, uint64_t w) {
-  return w >= c->fs->lo && w < c->fs->hi;
+  return w >= c->from->map_lo && w < c->from->map_hi;
 }
 
 /* Where the string literal at old address w is in the new build, 0 when nowhere. (Byte
@@ -718,7 +647,7 @@ int ldr_state_carry(struct ldr_version *from, struct ldr_version *to,
   int rc = 0;
   for (size_t i = 0; rc == 0 && i < n; i++) {
     const struct elf_state_obj *o = &c.fi->state[i];
-    if (o->tls || (uintptr_t)o->value + o->size > c.fs->hi - c.fs->base)
+    if (o->tls || (uintptr_t)o->value + o->size > from->map_hi - c.fs->base)
       continue;
     const struct copy_rel *cp = copy_of(o);
     if (cp != NULL)
@@ -741,9 +670,9 @@ int ldr_state_carry(struct ldr_version *from, struct ldr_version *to,
   return rc;
 }
 
-void ldr_state_commit(struct ldr_carry *k) {
-  if (k == NULL)
-    return;
+/* Right after the commit store: the executable's copies get their new values, and `from`
+ * is pinned when a pointer could not be rebased. */
+static void state_commit(struct ldr_carry *k) {
   for (size_t i = 0; i < k->n_host; i++) {
     write_bytes(k->host[i].addr, k->host[i].bytes, k->host[i].size);
     k->stats.host_vars++;
@@ -778,8 +707,9 @@ NO_ASAN static void late_big(struct ldr_carry *k, const struct ldr_carried *it) 
        label(it->obj, lb, sizeof(lb)), lost);
 }
 
-NO_ASAN void ldr_state_late(struct ldr_carry *k) {
-  if (k == NULL || k->from->state == NULL || k->to->state == NULL)
+/* Copy again the words `from` changed since the copy, unless `to` changed them too. */
+NO_ASAN static void state_late(struct ldr_carry *k) {
+  if (k->from->state == NULL || k->to->state == NULL)
     return;
   struct carry_ctx c = {.from = k->from, .to = k->to, .fi = k->from->snap.info,
                         .ti = k->to->snap.info, .fs = k->from->state, .ts = k->to->state};
@@ -813,6 +743,33 @@ NO_ASAN void ldr_state_late(struct ldr_carry *k) {
     note(k, "%zu bytes the old version wrote after the copy were copied again%s", 
          k->stats.late_bytes, k->stats.conflicts > 0 ? "; words both versions wrote kept "
          "the new version's value" : "");
+}
+
+/* Most time the late pass waits for the replaced versions' last calls to return. */
+#define LATE_WAIT_MS 200
+
+void ldr_state_settle(struct ldr_carry *const *k, size_t n) {
+  struct ldr_text_range r[64];
+  size_t nr = 0;
+  bool any = false;
+  for (size_t i = 0; i < n; i++) {
+    if (k[i] == NULL)
+      continue;
+    state_commit(k[i]);
+    any = any || k[i]->n_items > 0;
+    for (size_t t = 0; t < k[i]->from->n_text && nr < sizeof(r) / sizeof(r[0]); t++)
+      r[nr++] = k[i]->from->text[t];
+  }
+  int quiet = any ? ldr_retire_wait_quiet(r, nr, LATE_WAIT_MS) : 0;
+  for (size_t i = 0; i < n; i++) {
+    if (k[i] == NULL)
+      continue;
+    state_late(k[i]);
+    if (quiet == 1 && k[i]->n_items > 0)
+      note(k[i], "%s: a thread still ran the old version %d ms after the commit; its writes "
+           "after that are not carried", k[i]->to->plugin != NULL ? k[i]->to->plugin->name
+           : "", LATE_WAIT_MS);
+  }
 }
 
 void ldr_carry_free(struct ldr_carry *k) {

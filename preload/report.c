@@ -81,16 +81,7 @@ void pre_outcome_from_report(const struct ldr_report *rep, struct pre_outcome *o
     any = true;
     char carried[160];
     ldr_state_format(&p->state, carried, sizeof(carried));
-    out->state.carried += p->state.carried;
-    out->state.carried_bytes += p->state.carried_bytes;
-    out->state.fresh += p->state.fresh;
-    out->state.pinned += p->state.pinned;
-    out->state.rebased += p->state.rebased;
-    out->state.host_vars += p->state.host_vars;
-    out->state.late_bytes += p->state.late_bytes;
-    out->state.late_lost += p->state.late_lost;
-    out->state.conflicts += p->state.conflicts;
-    out->state.carry_ns += p->state.carry_ns;
+    ldr_state_stats_add(&out->state, &p->state);
     if (p->old_version[0] == '\0')
       appendf(out->message, sizeof(out->message), "%s%s %s %s (%zu symbols)", sep,
               base(p->path), p->new_version, p->adopted ? "adopted" : "loaded", p->routed);
