@@ -155,6 +155,10 @@ static void answer(const char *cmd) {
     }
     printf("other=%d total=%d\n", __atomic_load_n(&others, __ATOMIC_RELAXED), total);
   } else if (strcmp(cmd, "tids") == 0) {
+    /* A blocker records its tid when it starts; answer once all five have. */
+    for (int k = 0; k < K_N; k++)
+      while (__atomic_load_n(&tids[k], __ATOMIC_ACQUIRE) == 0)
+        sched_yield();
     for (int k = 0; k < K_N; k++)
       printf("%s=%d%s", kind_name[k], __atomic_load_n(&tids[k], __ATOMIC_ACQUIRE),
              k + 1 < K_N ? " " : "\n");
