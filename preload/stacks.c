@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -173,10 +174,38 @@ static int open_libunwind(char *err, size_t n) {
   return 0;
 }
 
+/* libunwind checks addresses by write()ing them into a pipe it opens when it is loaded or
+ * first used, and keeps (libunwind 1.6, x86_64/Ginit.c: write_validate). A daemon that
+ * closes every descriptor closes that pipe too; the handler then reads and writes whatever
+ * reuses its numbers (seen: a control connection, the handler blocked in read() with every
+ * signal blocked). So note the descriptors open before libunwind is loaded, make it open
+ * its pipe with one unwind, and guard the pipes that appeared. */
+enum { FD_SCAN = 1024 };
+static unsigned char fd_had[FD_SCAN];
+
+static void note_fds(void) {
+  for (int fd = 0; fd < FD_SCAN; fd++)
+    fd_had[fd] = fcntl(fd, F_GETFD) != -1;
+}
+
+static void guard_unwinder_fds(void) {
+  unw_context_t ctx;
+  unw_cursor_t cur;
+  if (uw_getcontext(&ctx) == 0 && uw_init_local(&cur, &ctx) == 0)
+    uw_step(&cur);
+  for (int fd = 0; fd < FD_SCAN; fd++) {
+    struct stat st;
+    if (!fd_had[fd] && fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode))
+      pre_fd_guard(fd);
+  }
+}
+
 int pre_stacks_init(char *err, size_t n) {
+  note_fds();
   int rc = open_libunwind(err, n);
   if (rc != 0)
     return rc;
+  guard_unwinder_fds();
   for (int s = SIGRTMAX - 1; s >= SIGRTMIN + 2; s--) {
     struct sigaction old;
     if (sigaction(s, NULL, &old) != 0 || old.sa_handler != SIG_DFL ||
