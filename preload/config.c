@@ -22,16 +22,13 @@ static char *dup_env(const char *name) {
 char *pre_control_path_for(pid_t pid, bool forked) {
   char buf[PATH_MAX];
   const char *given = getenv("HOTSWAP_CONTROL");
-  const char *xdg = getenv("XDG_RUNTIME_DIR");
   if (given != NULL && *given != '\0') {
     if (!forked)
       return strdup(given);
     /* A forked child cannot share its parent's socket: HOTSWAP_CONTROL.<pid> */
     snprintf(buf, sizeof(buf), "%s.%ld", given, (long)pid);
-  } else if (xdg != NULL && *xdg == '/') {
-    snprintf(buf, sizeof(buf), "%s/hotswap/%ld.sock", xdg, (long)pid);
   } else {
-    snprintf(buf, sizeof(buf), "/tmp/hotswap-%ld/%ld.sock", (long)getuid(), (long)pid);
+    snprintf(buf, sizeof(buf), "@hotswap/%ld", (long)pid);
   }
   return strdup(buf);
 }

@@ -21,7 +21,7 @@
 
 #include "preload/preload.h"
 
-#define GUARD_MAX 128 /* descriptors: a few of the shim's, one memfd per loaded version */
+#define GUARD_MAX 192 /* the shim's own, control connections (<= 48), a memfd per version */
 
 /* fd + 1 of each guarded descriptor, 0 for a free cell; read lock-free by close(). */
 static int guard[GUARD_MAX];

@@ -76,9 +76,9 @@ struct pre_config {
  * (the shim stays inert); -EINVAL with a reason in err (n bytes) for a bad value. */
 int pre_config_load(struct pre_config *cfg, char *err, size_t n);
 void pre_config_free(struct pre_config *cfg);
-/* Control socket path of process `pid`: HOTSWAP_CONTROL for the daemon itself (and
- * HOTSWAP_CONTROL.<pid> for its forked children), else $XDG_RUNTIME_DIR/hotswap/<pid>.sock,
- * else /tmp/hotswap-<uid>/<pid>.sock. malloc'd; NULL on ENOMEM. */
+/* Control socket name of process `pid`: HOTSWAP_CONTROL for the daemon itself (and
+ * HOTSWAP_CONTROL.<pid> for its forked children), else "@hotswap/<pid>" (abstract
+ * namespace, see common/unix_addr.h). malloc'd; NULL on ENOMEM. */
 char *pre_control_path_for(pid_t pid, bool forked);
 
 /* The plugin files named by `spec` now: each file as given, each folder's *.so sorted by
@@ -101,10 +101,10 @@ int pre_notify_ready(const char *sock, const char *status); /* READY=1 + STATUS=
  * Runs on the control thread, with no shim lock held. */
 typedef void (*pre_control_fn)(const char *request, char **reply);
 
-/* Listen at `path` (folder made 0700 if missing, socket 0600) and serve requests on a
- * thread of its own. A socket file nobody answers on (its process was killed) is replaced;
- * one a live process answers on is left to it: -EADDRINUSE. Returns 0 or -errno with a
- * reason in err. */
+/* Listen at `path` ("@name": abstract namespace; else a file, its folder made 0700 if
+ * missing, the socket 0600) and serve requests on a thread of its own. A socket file nobody
+ * answers on (its process was killed) is replaced; a name a live process answers on is left
+ * to it: -EADDRINUSE. Returns 0 or -errno with a reason in err. */
 int pre_control_start(const char *path, pre_control_fn fn, char *err, size_t n);
 /* Close the socket; the process that bound it also removes the file. */
 void pre_control_stop(void);
@@ -118,6 +118,9 @@ const char *pre_control_path(void);
 int pre_thread_start(pthread_t *t, void *(*fn)(void *), void *arg);
 
 /* ---- reloader.c, report.c ---------------------------------------------------------- */
+
+/* Remember the root folder the process starts with (the constructor calls it). */
+void pre_root_note(void);
 
 /* The outcome of one reload, as the log, the control socket and systemd report it. */
 struct pre_outcome {

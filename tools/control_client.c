@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/unix_addr.h"
 #include "tools/control_client.h"
 #include "tools/jsonread.h"
 #include "tools/util.h"
@@ -51,6 +52,24 @@ static int read_environ(pid_t pid, char *env, size_t cap, size_t *len) {
   return 0;
 }
 
+/* Does process pid map the shim? -errno when its maps cannot be read. */
+static int maps_shim(pid_t pid) {
+  char path[64], line[4096];
+  snprintf(path, sizeof(path), "/proc/%ld/maps", (long)pid);
+  FILE *f = fopen(path, "re");
+  if (f == NULL)
+    return -errno;
+  int found = 0;
+  while (!found && fgets(line, sizeof(line), f) != NULL)
+    found = strstr(line, "/libhotswap_preload.so") != NULL;
+  fclose(f);
+  return found;
+}
+
+static const char start_hint[] =
+    "start it as LD_PRELOAD=/path/to/libhotswap_preload.so HOTSWAP_PLUGINS=/path/to/plugin.so "
+    "COMMAND";
+
 int cc_find_socket(pid_t pid, char *buf, size_t n, char *err, size_t errn) {
   static char env[1 << 16];
   size_t len = 0;
@@ -61,27 +80,38 @@ int cc_find_socket(pid_t pid, char *buf, size_t n, char *err, size_t errn) {
     snprintf(err, errn, "no process %ld", (long)pid);
     return -ESRCH;
   }
+  snprintf(buf, n, "@hotswap/%ld", (long)pid);
   int rc = read_environ(pid, env, sizeof(env), &len);
   if (rc != 0) {
+    /* Another user's process (a daemon that dropped privileges, asked by its start-up
+     * user): the default name needs no environment, so try it. */
     snprintf(err, errn, "cannot read the environment of process %ld: %s (run as its user "
              "or root)", (long)pid, strerror(-rc));
-    return rc;
+    return 1;
   }
+  const char *owner = env_get(env, len, "HOTSWAP_OWNER_PID");
   if (env_get(env, len, "HOTSWAP_PLUGINS") == NULL) {
-    snprintf(err, errn, "process %ld was not started under hotswap (no HOTSWAP_PLUGINS in "
-             "its environment)", (long)pid);
+    snprintf(err, errn, "process %ld was not started under hotswap: no HOTSWAP_PLUGINS in "
+             "its environment; %s", (long)pid, start_hint);
+    return -ENOENT;
+  }
+  if (owner != NULL && atol(owner) != (long)pid) {
+    snprintf(err, errn, "process %ld is a program that process %s exec'd: the shim stays "
+             "inert in programs a daemon starts, and only process %s takes reloads",
+             (long)pid, owner, owner);
+    return -ENOENT;
+  }
+  if (maps_shim(pid) == 0) {
+    const char *pre = env_get(env, len, "LD_PRELOAD");
+    snprintf(err, errn, "process %ld has HOTSWAP_PLUGINS but libhotswap_preload.so is not "
+             "loaded in it (LD_PRELOAD=%s); %s", (long)pid, pre ? pre : "(unset)", start_hint);
     return -ENOENT;
   }
   const char *given = env_get(env, len, "HOTSWAP_CONTROL");
-  const char *xdg = env_get(env, len, "XDG_RUNTIME_DIR");
   if (given != NULL && *given != '\0') {
     snprintf(buf, n, "%s.%ld", given, (long)pid); /* a forked worker's own socket */
-    if (stat(buf, &st) != 0)
+    if (given[0] == '@' || stat(buf, &st) != 0)
       snprintf(buf, n, "%s", given);
-  } else if (xdg != NULL && *xdg == '/') {
-    snprintf(buf, n, "%s/hotswap/%ld.sock", xdg, (long)pid);
-  } else {
-    snprintf(buf, n, "/tmp/hotswap-%ld/%ld.sock", (long)st.st_uid, (long)pid);
   }
   return 0;
 }
@@ -122,15 +152,13 @@ int cc_request(const char *sock, pid_t pid, const char *request, int timeout_ms,
   clock_gettime(CLOCK_MONOTONIC, &until);
   until.tv_sec += timeout_ms / 1000;
   until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-  if (strlen(sock) >= sizeof(addr.sun_path))
-    return fail(err, errn, sock, "path too long", ENAMETOOLONG);
-  memset(&addr, 0, sizeof(addr));
-  addr.sun_family = AF_UNIX;
-  snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", sock);
+  socklen_t alen = unix_addr_make(sock, &addr);
+  if (alen == 0)
+    return fail(err, errn, sock, "name too long", ENAMETOOLONG);
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0)
     return fail(err, errn, sock, "socket", errno);
-  if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0) {
+  if (connect(fd, (struct sockaddr *)&addr, alen) != 0) {
     int e = errno;
     close(fd);
     return fail(err, errn, sock, "cannot connect", e);
@@ -171,6 +199,8 @@ int cc_request(const char *sock, pid_t pid, const char *request, int timeout_ms,
     if (r <= 0)
       break;
     used += (size_t)r;
+    if (memchr(buf + used - (size_t)r, '\n', (size_t)r) != NULL)
+      break; /* the answer is one line: do not wait for EOF (a forked child may hold a copy) */
   }
   close(fd);
   if (rc == 0 && used == 0)
@@ -192,16 +222,32 @@ int cc_ask(const char *cmd, const char *pid_arg, const char *request, int timeou
     fprintf(stderr, "hotswap %s: '%s' is not a process id\n", cmd, pid_arg);
     return -1;
   }
-  char sock[4096], err[512];
-  if (cc_find_socket(pid, sock, sizeof(sock), err, sizeof(err)) != 0 ||
-      cc_request(sock, pid, request, timeout_ms, reply, err, sizeof(err)) != 0) {
-    fprintf(stderr, "hotswap %s: %s\n", cmd, err);
+  char sock[4096], err[512], why[512];
+  int found = cc_find_socket(pid, sock, sizeof(sock), why, sizeof(why));
+  if (found < 0) {
+    fprintf(stderr, "hotswap %s: %s\n", cmd, why);
+    return 2;
+  }
+  if (cc_request(sock, pid, request, timeout_ms, reply, err, sizeof(err)) != 0) {
+    if (found > 0) /* guessed the default name: say why it was a guess */
+      fprintf(stderr, "hotswap %s: %s; %s\n", cmd, why, err);
+    else
+      fprintf(stderr, "hotswap %s: %s\n", cmd, err);
     return 2;
   }
   *doc = jr_parse(*reply);
   if (*doc == NULL) {
     fprintf(stderr, "hotswap %s: process %ld answered something that is not JSON: %s\n", cmd,
             (long)pid, *reply);
+    free(*reply);
+    return 2;
+  }
+  const char *code = jr_str(*doc, "error");
+  if (code[0] != '\0' && jr_get(*doc, "number") == NULL && jr_get(*doc, "rc") == NULL) {
+    /* The control socket refused the request itself (permission, unknown request), as
+     * opposed to a refused reload or revert, which carry their number or rc. */
+    fprintf(stderr, "hotswap %s: process %ld: %s\n", cmd, (long)pid, jr_str(*doc, "message"));
+    jr_free(*doc);
     free(*reply);
     return 2;
   }

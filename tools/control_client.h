@@ -6,10 +6,11 @@
 #include <stdio.h>
 #include <sys/types.h>
 
-/* Find the control socket of process `pid`: the HOTSWAP_CONTROL or XDG_RUNTIME_DIR in its
- * environment (/proc/PID/environ), else /tmp/hotswap-<its uid>/<pid>.sock. A forked worker
- * serves "<HOTSWAP_CONTROL>.<pid>". Writes the path into buf (n bytes). Returns 0, or -errno
- * with a reason in err (errn bytes): no such process, not ours to read, not under hotswap. */
+/* Find the control socket of process `pid`: the HOTSWAP_CONTROL in its environment
+ * (/proc/PID/environ; a forked worker serves "<HOTSWAP_CONTROL>.<pid>"), else the abstract
+ * name "@hotswap/<pid>". Writes the name into buf (n bytes). Returns 0; 1 when the
+ * environment could not be read and buf holds the default name, a guess (err says why);
+ * or -errno with a reason in err: no such process, not under hotswap. */
 int cc_find_socket(pid_t pid, char *buf, size_t n, char *err, size_t errn);
 
 /* Send one request line and read the one-line reply (malloc'd, newline stripped) into

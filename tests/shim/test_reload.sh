@@ -112,7 +112,7 @@ except BrokenPipeError:  # the daemon may refuse and hang up before reading the 
 print(s.recv(4096).decode().strip())' "$T_TMP/ctl.sock" 2>&1)
   chmod 600 "$T_TMP/ctl.sock"; chmod 700 "$T_TMP"
   t_check "another user is refused by the peer check" \
-    [ "$reply" = '{"error":"permission denied: not the daemon'"'"'s user"}' ]
+    [ "$reply" = '{"ok":false,"error":"EACCES","message":"permission denied: not the daemon'"'"'s user, the user it started as, or root"}' ]
 fi
 
 exports=$(nm -D --defined-only "$SHIM" | awk '{print $3}' | sort | tr '\n' ' ')
