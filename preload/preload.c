@@ -4,6 +4,7 @@
  * (AT_SECURE) processes and in processes the daemon exec()s. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <sched.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +33,11 @@ static void *shim_thread_main(void *p) {
   struct thread_start s = *(struct thread_start *)p;
   free(p);
   pre_signal_mark_shim_thread();
+  /* A root folder and working folder of its own: when the daemon chroot()s or chdir()s
+   * later, the shim's threads still resolve plugin files, their folders and /proc/self/fd
+   * (dlopen of a snapshot) where they were at start-up. Needs no privilege; under a seccomp
+   * filter that forbids it, the thread shares the daemon's and a reload after chroot says so. */
+  unshare(CLONE_FS);
   return s.fn(s.arg);
 }
 
@@ -101,7 +107,9 @@ static void start_control(void) {
 static void *child_control_main(void *arg) {
   (void)arg;
   struct timespec delay = {0, 100 * 1000 * 1000};
-  while (nanosleep(&delay, &delay) != 0)
+  /* A socket file is bound a little later, so that a child that fork()s only to exec()
+   * leaves none behind; an abstract name leaves nothing and is bound at once. */
+  while (config.control_path[0] != '@' && nanosleep(&delay, &delay) != 0)
     ;
   start_control();
   return NULL;
@@ -123,8 +131,7 @@ static void after_fork_child(void) {
   pre_fd_guard(fd);
   pre_signal_set_wake_fd(fd);
   pre_reloader_after_fork(fd);
-  /* The parent's socket stays the parent's; the child serves its own, bound a little
-   * later so that a child that fork()s only to exec() leaves no socket file behind. */
+  /* The parent's socket stays the parent's; the child serves its own. */
   pre_control_stop();
   free(config.control_path);
   config.control_path = pre_control_path_for(getpid(), true);
@@ -153,6 +160,7 @@ __attribute__((constructor)) static void pre_init(void) {
   int rc = pre_config_load(&config, err, sizeof(err));
   if (rc == -ENOENT)
     return; /* HOTSWAP_PLUGINS unset: inert */
+  pre_root_note();
   if (exec_child())
     return;
   if (pre_log_open(config.log_target) != 0)

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "preload/preload.h"
@@ -50,6 +51,30 @@ static const char *base(const char *path) {
   return s ? s + 1 : path;
 }
 
+static dev_t root_dev;
+static ino_t root_ino;
+static bool root_known;
+
+void pre_root_note(void) {
+  struct stat st;
+  if (stat("/", &st) == 0) {
+    root_dev = st.st_dev;
+    root_ino = st.st_ino;
+    root_known = true;
+  }
+}
+
+/* After a refusal: when this thread's root folder is not the one the process started with
+ * (the daemon chroot()ed and this thread shares its root: a forked worker, or unshare
+ * refused), say so, since every path then resolves inside the chroot. */
+static void append_chroot_hint(char *msg, size_t n) {
+  struct stat st;
+  if (!root_known || stat("/", &st) != 0 || (st.st_dev == root_dev && st.st_ino == root_ino))
+    return;
+  appendf(msg, n, " (plugin folder not reachable after chroot(): this process changed its "
+          "root folder, and plugin paths now resolve inside it)");
+}
+
 void pre_outcome_from_report(const struct ldr_report *rep, struct pre_outcome *out) {
   struct ldr_status st;
   out->rc = rep->rc;
@@ -64,6 +89,7 @@ void pre_outcome_from_report(const struct ldr_report *rep, struct pre_outcome *o
   if (rep->rc != 0) {
     appendf(out->message, sizeof(out->message), "reload %u rejected: %s", out->number,
             rep->error);
+    append_chroot_hint(out->message, sizeof(out->message));
     append_serving(out->message, sizeof(out->message));
     return;
   }
@@ -101,6 +127,7 @@ void pre_outcome_refused(struct pre_outcome *out) {
   snprintf(reason, sizeof(reason), "%s", out->message);
   out->message[0] = '\0';
   appendf(out->message, sizeof(out->message), "reload %u rejected: %s", out->number, reason);
+  append_chroot_hint(out->message, sizeof(out->message));
   append_serving(out->message, sizeof(out->message));
 }
 
