@@ -104,3 +104,4 @@ $(STATE_T)/state_host_nopie: tests/shim/state/state_host.c $(STATE_T)/v1/libstat
 	  -lpthread -o $@
 TEST_DEPS += $(STATE_SOS) $(STATE_HOSTS)
 TESTS += tests/shim/test_state.sh
+TESTS += tests/shim/test_operator.sh

@@ -17,7 +17,8 @@
  * loop|range|from (close every descriptor from 3 up, as old daemons do; answers "closed");
  * tiny_host
  * only: vsym (call the -V pointer), dlvsym NAME VERSION (a fresh lookup, called; or
- * "NULL <dlerror()>"), next (libnexta's RTLD_NEXT lookups of next_which). It exits at the
+ * "NULL <dlerror()>"), next (libnexta's RTLD_NEXT lookups of next_which), drop ID
+ * (setgroups, setgid and setuid to ID: "dropped"), chroot DIR ("chrooted"). It exits at the
  * end of stdin.
  */
 #define _GNU_SOURCE
@@ -29,6 +30,7 @@
 #include <string.h>
 #include <pthread.h>
 #include <sys/auxv.h>
+#include <grp.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -194,6 +196,13 @@ static void answer(const char *cmd) {
     printf("%s%s%s\n", f != NULL ? f() : "NULL", err != NULL ? " " : "", err ? err : "");
   } else if (strcmp(cmd, "next") == 0) {
     printf("%s\n", next_probe());
+  } else if (sscanf(cmd, "drop %63s", name) == 1) {
+    /* What old daemons do after binding their ports: become an unprivileged user. */
+    long id = atol(name);
+    printf("%s\n", setgroups(0, NULL) == 0 && setgid((gid_t)id) == 0 &&
+                            setuid((uid_t)id) == 0 ? "dropped" : strerror(errno));
+  } else if (strncmp(cmd, "chroot ", 7) == 0) {
+    printf("%s\n", chroot(cmd + 7) == 0 && chdir("/") == 0 ? "chrooted" : strerror(errno));
 #endif
   } else {
     printf("unknown command '%s'\n", cmd);
