@@ -10,6 +10,8 @@
 # Each module adds its targets in its own module.mk, included below.
 
 comma := ,
+# The release, in one place: `hotswap --version` prints it.
+VERSION := 0.5.0
 BUILD_DEFAULT := build$(if $(SANITIZE),/san-$(subst $(comma),-,$(SANITIZE)))
 BUILD ?= $(BUILD_DEFAULT)
 CC ?= cc

@@ -103,19 +103,19 @@ static int parse_args(int argc, char **argv, bool *as_json, const char **host) {
     case 'H': *host = optarg; break;
     case 'h': usage(stdout); return 0;
     case ':':
-      fprintf(stderr, "hotswap check: option '%s' requires a value\n\n", argv[optind - 1]);
-      usage(stderr);
+      fprintf(stderr, "hotswap check: option '%s' requires a value\n", argv[optind - 1]);
+      cli_see_help("check");
       return 2;
     default:
       cli_bad_option("check", argc, argv);
-      usage(stderr);
+      cli_see_help("check");
       return 2;
     }
   }
   if (argc - optind != 2) {
-    fprintf(stderr, "hotswap check: expected two plugin files (OLD and NEW), got %d\n\n",
+    fprintf(stderr, "hotswap check: expected two plugin files (OLD and NEW), got %d\n",
             argc - optind);
-    usage(stderr);
+    cli_see_help("check");
     return 2;
   }
   return -1;

@@ -318,18 +318,18 @@ int cmd_inspect(int argc, char **argv) {
     case 'H': host_path = optarg; break;
     case 'h': usage(stdout); return 0;
     case ':':
-      fprintf(stderr, "hotswap inspect: option '%s' requires a value\n\n", argv[optind - 1]);
-      usage(stderr);
+      fprintf(stderr, "hotswap inspect: option '%s' requires a value\n", argv[optind - 1]);
+      cli_see_help("inspect");
       return 2;
     default:
       cli_bad_option("inspect", argc, argv);
-      usage(stderr);
+      cli_see_help("inspect");
       return 2;
     }
   }
   if (argc - optind != 1) {
-    fprintf(stderr, "hotswap inspect: expected one plugin file, got %d\n\n", argc - optind);
-    usage(stderr);
+    fprintf(stderr, "hotswap inspect: expected one plugin file, got %d\n", argc - optind);
+    cli_see_help("inspect");
     return 2;
   }
   const char *path = argv[optind];

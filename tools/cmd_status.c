@@ -72,19 +72,19 @@ int cmd_status(int argc, char **argv) {
       return usage(stdout), 0;
     if (c != 'j') {
       cli_bad_option("status", argc, argv);
-      return usage(stderr), 2;
+      return cli_see_help("status"), 2;
     }
     json = 1;
   }
   if (argc - optind != 1) {
     fprintf(stderr, "hotswap status: expected one PID\n");
-    return usage(stderr), 2;
+    return cli_see_help("status"), 2;
   }
   char *reply = NULL;
   struct jr *doc = NULL;
   int rc = cc_ask("status", argv[optind], "status", 10000, &reply, &doc);
   if (rc != 0)
-    return rc < 0 ? (usage(stderr), 2) : rc;
+    return rc < 0 ? (cli_see_help("status"), 2) : rc;
   if (json)
     printf("%s\n", reply);
   else

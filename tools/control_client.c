@@ -263,8 +263,12 @@ int cc_action_command(const char *cmd, int argc, char **argv, void (*usage)(FILE
   int json = 0, c;
   optind = 1;
   opterr = 0;
-  while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
     char *end;
+    if (c == ':') {
+      fprintf(stderr, "hotswap %s: option '%s' requires a value\n", cmd, argv[optind - 1]);
+      return cli_see_help(cmd), 2;
+    }
     if (c == 'h')
       return usage(stdout), 0;
     if (c == 'j') {
@@ -273,22 +277,22 @@ int cc_action_command(const char *cmd, int argc, char **argv, void (*usage)(FILE
       timeout = strtod(optarg, &end);
       if (*end != '\0' || !(timeout > 0) || timeout > 86400) {
         fprintf(stderr, "hotswap %s: --timeout wants seconds, got '%s'\n", cmd, optarg);
-        return usage(stderr), 2;
+        return cli_see_help(cmd), 2;
       }
     } else {
       cli_bad_option(cmd, argc, argv);
-      return usage(stderr), 2;
+      return cli_see_help(cmd), 2;
     }
   }
   if (argc - optind != 1) {
     fprintf(stderr, "hotswap %s: expected one PID\n", cmd);
-    return usage(stderr), 2;
+    return cli_see_help(cmd), 2;
   }
   char *reply = NULL;
   struct jr *doc = NULL;
   int rc = cc_ask(cmd, argv[optind], cmd, (int)(timeout * 1000), &reply, &doc);
   if (rc != 0)
-    return rc < 0 ? (usage(stderr), 2) : rc;
+    return rc < 0 ? (cli_see_help(cmd), 2) : rc;
   int ok = jr_bool(doc, "ok");
   if (json)
     printf("%s\n", reply);

@@ -2,6 +2,8 @@
 TOOLS_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tools/*.c))
 HOTSWAP_CLI := $(BUILD)/hotswap
 $(TOOLS_OBJS): EXTRA_CFLAGS += $(ELF_CFLAGS) $(GIT2_CFLAGS)
+$(BUILD)/obj/tools/main.o: EXTRA_CFLAGS += -DHOTSWAP_VERSION='"$(VERSION)"'
+$(BUILD)/obj/tools/main.o: Makefile
 
 $(HOTSWAP_CLI): $(TOOLS_OBJS) $(ELF_LIB)
 	$(call msg,LD,$@)

@@ -61,12 +61,14 @@ int cli_inspect_file(const char *cmd, const char *path, struct elf_info **out) {
 void cli_bad_option(const char *cmd, int argc, char **argv) {
   const char *arg = optind - 1 < argc ? argv[optind - 1] : "";
   if (strncmp(arg, "--", 2) == 0 && strchr(arg, '=') != NULL)
-    fprintf(stderr, "hotswap %s: unexpected argument in option '%s'\n\n", cmd, arg);
+    fprintf(stderr, "hotswap %s: unexpected argument in option '%s'\n", cmd, arg);
   else if (strncmp(arg, "--", 2) == 0 || optopt == 0)
-    fprintf(stderr, "hotswap %s: unknown option '%s'\n\n", cmd, arg);
+    fprintf(stderr, "hotswap %s: unknown option '%s'\n", cmd, arg);
   else
-    fprintf(stderr, "hotswap %s: unknown option '-%c'\n\n", cmd, optopt);
+    fprintf(stderr, "hotswap %s: unknown option '-%c'\n", cmd, optopt);
 }
+
+void cli_see_help(const char *cmd) { fprintf(stderr, "see 'hotswap %s --help'\n", cmd); }
 
 static bool is_ctrl(unsigned char c) { return c < 0x20 || c == 0x7f; }
 

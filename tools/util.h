@@ -19,6 +19,8 @@ int cli_inspect_file(const char *cmd, const char *path, struct elf_info **out);
 /* After getopt_long returned '?': prints "hotswap CMD: unknown option 'X'" (or "...:
  * unexpected argument in option '--X=Y'") to stderr. Call before printing the usage. */
 void cli_bad_option(const char *cmd, int argc, char **argv);
+/* The second and last line of every usage error: "see 'hotswap CMD --help'". */
+void cli_see_help(const char *cmd);
 
 /* Room for cli_clean's output. */
 #define CLI_CLEAN_MAX 512

@@ -10,4 +10,4 @@ $(CLI_FLAGS_SO): tests/cli/flags_plugin.c | $(DEPS_OK)
 	$(Q)$(CC) -std=gnu11 -O1 -shared -fPIC -Wl,-z,noexecstack -o $@ $<
 
 TEST_DEPS += $(CLI_FLAGS_SO)
-TESTS += tests/cli/test_inspect.sh tests/cli/test_check.sh
+TESTS += tests/cli/test_inspect.sh tests/cli/test_check.sh tests/cli/test_usage.sh
