@@ -23,6 +23,17 @@ under_shim
 t_check "the host runs v1 under the shim" answer_is v1 version
 t_check "the shim listens on @hotswap/$TPID (abstract: no file)" listening "$TPID"
 t_check "hotswap status finds it from the pid alone" "$HS" status "$TPID"
+# completions WORD...: what tools/completion/hotswap.bash offers for the last word.
+completions() {
+  bash -c '. "$0"; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _hotswap; printf "%s\n" "${COMPREPLY[@]}"' \
+    tools/completion/hotswap.bash "$@"
+}
+t_check "bash completion offers its pid after 'hotswap status'" \
+  bash -c "$(declare -f completions); completions hotswap status '' | grep -qx '$TPID'"
+t_check "... the commands after 'hotswap'" \
+  bash -c "$(declare -f completions); [ \"\$(completions hotswap re | tr '\n' ' ')\" = 'reload revert ' ]"
+t_check "... and --timeout after 'hotswap reload --t'" \
+  bash -c "$(declare -f completions); [ \"\$(completions hotswap reload --t)\" = --timeout ]"
 install_vhandler 2
 t_check "hotswap reload reaches it" ok_out "$HS" reload "$TPID"
 t_check "v2 serves" answer_is v2 version
