@@ -5,6 +5,8 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,33 +25,77 @@ const char *ldr_basename(const char *path) {
 
 /* What every refusal of check_owner_writes says after naming the path and its mode. */
 #define INSECURE_ADVICE                                                                    \
-  "another user could replace the plugin; fix with chmod o-w, or set HOTSWAP_INSECURE=1"
+  "another user could replace the plugin; fix with chown root or chmod go-w, or set "        \
+  "HOTSWAP_INSECURE=1"
 
-/* Refuse a plugin that another user could replace: the file itself, or its folder unless the
- * folder is sticky (like /tmp, where others cannot rename our files away). */
+/* Trust like sudo and OpenSSH (safe_path): the plugin file, every folder above it, and the
+ * same for the path its symlinks lead to, must belong to root or to the daemon's effective
+ * uid and must not be writable by group or others. A sticky folder writable by others (like
+ * /tmp) is accepted only on the way to an entry that is ours or root's: others cannot rename
+ * that entry away, but a file another user put there is theirs. */
+static bool trusted_uid(uid_t u) { return u == 0 || u == geteuid(); }
+
+/* The refusal: "<reason>: <advice>". */
+#define REFUSE(err, ...)                                                                   \
+  do {                                                                                     \
+    char reason_[LDR_ERR_MAX];                                                             \
+    snprintf(reason_, sizeof(reason_), __VA_ARGS__);                                       \
+    snprintf(err, LDR_ERR_MAX, "%.380s: " INSECURE_ADVICE, reason_);                       \
+    return HOTSWAP_EINSECURE;                                                              \
+  } while (0)
+
+/* Check the folders above absolute path `p` (not p itself). */
+static int check_folders(const char *p, char *err) {
+  char dir[4096], child[4096];
+  snprintf(child, sizeof(child), "%s", p);
+  for (;;) {
+    snprintf(dir, sizeof(dir), "%s", child);
+    char *slash = strrchr(dir, '/');
+    if (slash == NULL)
+      return 0;
+    if (slash == dir)
+      slash[1] = '\0'; /* "/" */
+    else
+      *slash = '\0';
+    struct stat ds, cs;
+    if (stat(dir, &ds) != 0)
+      return 0; /* open() will say what is missing */
+    if (!trusted_uid(ds.st_uid))
+      REFUSE(err, "folder '%.300s' belongs to uid %lu, not to root or to the daemon's uid %lu",
+             dir, (unsigned long)ds.st_uid, (unsigned long)geteuid());
+    if (ds.st_mode & (S_IWGRP | S_IWOTH)) {
+      bool sticky_ok = (ds.st_mode & S_ISVTX) && lstat(child, &cs) == 0 &&
+                       trusted_uid(cs.st_uid);
+      if (!sticky_ok)
+        REFUSE(err, "folder '%.300s' is writable by %s (mode %04lo)", dir,
+               (ds.st_mode & S_IWOTH) ? "every user" : "its group",
+               (unsigned long)(ds.st_mode & 07777));
+    }
+    if (strcmp(dir, "/") == 0)
+      return 0;
+    snprintf(child, sizeof(child), "%s", dir);
+  }
+}
+
 static int check_owner_writes(const char *path, const struct stat *st, char *err) {
-  if (st->st_mode & S_IWOTH) {
-    snprintf(err, LDR_ERR_MAX, "'%.300s' is writable by every user (mode %04o): " INSECURE_ADVICE,
-             path, (unsigned)(st->st_mode & 07777));
-    return HOTSWAP_EINSECURE;
-  }
-  char dir[4096];
-  const char *slash = strrchr(path, '/');
-  if (slash == NULL) {
-    snprintf(dir, sizeof(dir), ".");
-  } else if (slash == path) {
-    snprintf(dir, sizeof(dir), "/");
-  } else {
-    snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
-  }
-  struct stat ds;
-  if (stat(dir, &ds) == 0 && (ds.st_mode & S_IWOTH) && !(ds.st_mode & S_ISVTX)) {
-    snprintf(err, LDR_ERR_MAX,
-             "folder '%.300s' is writable by every user (mode %04o): " INSECURE_ADVICE, dir,
-             (unsigned)(ds.st_mode & 07777));
-    return HOTSWAP_EINSECURE;
-  }
-  return 0;
+  if (!trusted_uid(st->st_uid))
+    REFUSE(err, "'%.300s' belongs to uid %lu, not to root or to the daemon's uid %lu", path,
+           (unsigned long)st->st_uid, (unsigned long)geteuid());
+  if (st->st_mode & (S_IWGRP | S_IWOTH))
+    REFUSE(err, "'%.300s' is writable by %s (mode %04lo)", path,
+           (st->st_mode & S_IWOTH) ? "every user" : "its group",
+           (unsigned long)(st->st_mode & 07777));
+  char abs[4096], real[PATH_MAX], cwd[PATH_MAX];
+  if (path[0] == '/')
+    snprintf(abs, sizeof(abs), "%s", path);
+  else if (getcwd(cwd, sizeof(cwd)) != NULL)
+    snprintf(abs, sizeof(abs), "%.2000s/%.2000s", cwd, path);
+  else
+    return 0;
+  int rc = check_folders(abs, err);
+  if (rc == 0 && realpath(abs, real) != NULL && strcmp(real, abs) != 0)
+    rc = check_folders(real, err); /* where its symlinks lead */
+  return rc;
 }
 
 /* "a FIFO", "a folder", ... for a refusal. */

@@ -857,7 +857,7 @@ static void insecure__world_writable_file__is_refused_unless_allowed(void **stat
   char want[WANT_MAX];
   snprintf(want, sizeof(want),
            "libins.so: snapshot: '%s' is writable by every user (mode 0666): another user "
-           "could replace the plugin; fix with chmod o-w, or set HOTSWAP_INSECURE=1",
+           "could replace the plugin; fix with chown root or chmod go-w, or set HOTSWAP_INSECURE=1",
            p);
   assert_string_equal(rep.error, want);
   assert_int_equal(generation(), gen);
@@ -880,7 +880,8 @@ static void insecure__world_writable_folder__is_refused_unless_allowed(void **st
   char want[WANT_MAX];
   snprintf(want, sizeof(want),
            "libinsd.so: snapshot: folder '%s' is writable by every user (mode 0777): another "
-           "user could replace the plugin; fix with chmod o-w, or set HOTSWAP_INSECURE=1",
+           "user could replace the plugin; fix with chown root or chmod go-w, or set "
+           "HOTSWAP_INSECURE=1",
            dir);
   assert_string_equal(rep.error, want);
   char line[LDR_ERR_MAX + 32];
@@ -898,6 +899,56 @@ static void insecure__world_writable_folder__is_refused_unless_allowed(void **st
   assert_int_equal(result_of("insd")->action, LDR_RELOADED);
   assert_int_equal(call_int("insd_answer"), 2);
   assert_int_equal(chmod(dir, 0700), 0);
+  rm_dir(dir);
+}
+
+/* Trust like sudo and OpenSSH: a group-writable file; a symlink whose target lies in a
+ * folder every user may write; as root, another user's file in a sticky folder (like /tmp)
+ * and a folder that belongs to another user. Each refusal names the path and the reason. */
+static void insecure__group_write_symlink_target_and_owner__are_refused(void **state) {
+  (void)state;
+  char *dir = new_dir();
+  const char *p = install(dir, "ins-v1", "ins", 0);
+  char path[4096];
+  snprintf(path, sizeof(path), "%s", p);
+  assert_int_equal(chmod(path, 0664), 0);
+  assert_int_equal(reload(path, NULL), HOTSWAP_EINSECURE);
+  assert_non_null(strstr(rep.error, "' is writable by its group (mode 0664): another user"));
+  assert_int_equal(chmod(path, 0644), 0);
+
+  /* A symlink in a trusted folder pointing into a world-writable one. */
+  char open_dir[1024], target[2048], link[2048];
+  snprintf(open_dir, sizeof(open_dir), "%.1000s/open", dir);
+  assert_int_equal(mkdir(open_dir, 0755), 0);
+  assert_int_equal(chmod(open_dir, 0777), 0);
+  snprintf(target, sizeof(target), "%.1000s/libins.so", open_dir);
+  assert_int_equal(rename(path, target), 0);
+  snprintf(link, sizeof(link), "%.1000s/libins.so", dir);
+  assert_int_equal(symlink(target, link), 0);
+  assert_int_equal(reload(link, NULL), HOTSWAP_EINSECURE);
+  char want[WANT_MAX];
+  snprintf(want, sizeof(want), "folder '%s' is writable by every user (mode 0777)", open_dir);
+  assert_non_null(strstr(rep.error, want));
+  assert_int_equal(chmod(open_dir, 0755), 0);
+  assert_int_equal(reload(link, NULL), 0);
+
+  if (geteuid() == 0) {
+    /* Another user's file in a sticky folder others may write (like /tmp). */
+    assert_int_equal(chmod(open_dir, 01777), 0);
+    assert_int_equal(chown(target, 65534, 65534), 0);
+    assert_int_equal(reload(link, NULL), HOTSWAP_EINSECURE);
+    snprintf(want, sizeof(want), "'%s' belongs to uid 65534, not to root or to the daemon's",
+             link);
+    assert_non_null(strstr(rep.error, want));
+    assert_int_equal(chown(target, 0, 0), 0);
+    assert_int_equal(chmod(open_dir, 0755), 0);
+    /* A folder on the way that another user owns. */
+    assert_int_equal(chown(open_dir, 65534, 65534), 0);
+    assert_int_equal(reload(link, NULL), HOTSWAP_EINSECURE);
+    snprintf(want, sizeof(want), "folder '%s' belongs to uid 65534", open_dir);
+    assert_non_null(strstr(rep.error, want));
+    assert_int_equal(chown(open_dir, 0, 0), 0);
+  }
   rm_dir(dir);
 }
 
@@ -976,6 +1027,7 @@ int main(void) {
       cmocka_unit_test(locking__status_during_slow_on_init__returns_promptly),
       cmocka_unit_test(insecure__world_writable_file__is_refused_unless_allowed),
       cmocka_unit_test(insecure__world_writable_folder__is_refused_unless_allowed),
+      cmocka_unit_test(insecure__group_write_symlink_target_and_owner__are_refused),
       cmocka_unit_test(drops__reason__says_whether_the_server_calls_the_function),
   };
   return cmocka_run_group_tests(tests, NULL, teardown_all);
