@@ -195,6 +195,7 @@ static void json_note(struct json *j, const struct elf_version_note *n) {
 
 static void json_header(struct json *j, const struct elf_info *in, const char *path) {
   char hex[2 * sizeof(in->build_id) + 1], ver[48];
+  json_str(j, "hotswap_version", HOTSWAP_VERSION);
   json_str(j, "file", path);
   json_uint(j, "file_size", in->file_size);
   json_uint(j, "class", in->elf_class == ELFCLASS32 ? 32 : 64);

@@ -2,8 +2,9 @@
 TOOLS_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tools/*.c))
 HOTSWAP_CLI := $(BUILD)/hotswap
 $(TOOLS_OBJS): EXTRA_CFLAGS += $(ELF_CFLAGS) $(GIT2_CFLAGS)
-$(BUILD)/obj/tools/main.o: EXTRA_CFLAGS += -DHOTSWAP_VERSION='"$(VERSION)"'
-$(BUILD)/obj/tools/main.o: Makefile
+$(addprefix $(BUILD)/obj/tools/,main.o cmd_inspect.o): EXTRA_CFLAGS += \
+  -DHOTSWAP_VERSION='"$(VERSION)"'
+$(addprefix $(BUILD)/obj/tools/,main.o cmd_inspect.o): Makefile
 
 $(HOTSWAP_CLI): $(TOOLS_OBJS) $(ELF_LIB)
 	$(call msg,LD,$@)

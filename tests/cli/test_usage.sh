@@ -10,6 +10,9 @@ hs --version
 expect "--version prints the Makefile's VERSION" 0 "hotswap $want_version" ""
 hs version
 expect "version does too" 0 "hotswap $want_version" ""
+hs inspect --json "$FX/normal.so"
+t_check "inspect --json carries it as hotswap_version" \
+  grep -qE "\"hotswap_version\": ?\"$want_version\"" "$OUT"
 
 hs help
 t_check "help: the command list on stdout, exit 0" \
