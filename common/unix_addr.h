@@ -7,11 +7,17 @@
 #define HOTSWAP_UNIX_ADDR_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
 static inline int unix_addr_abstract(const char *name) { return name[0] == '@'; }
+
+/* The name a daemon under the shim serves when HOTSWAP_CONTROL is unset: "@hotswap/<pid>". */
+static inline void unix_addr_default(char *buf, size_t n, long pid) {
+  snprintf(buf, n, "@hotswap/%ld", pid);
+}
 
 /* Fill *a for `name`; returns the address length for bind/connect, 0 when the name does not
  * fit (sun_path holds 107 bytes and a NUL, or 107 bytes after the abstract marker). */

@@ -23,7 +23,7 @@ const char *ldr_basename(const char *path) {
   return s != NULL ? s + 1 : path;
 }
 
-/* What every refusal of check_owner_writes says after naming the path and its mode. */
+/* What every refusal of check_owner_writes says after naming the path and its owner or mode. */
 #define INSECURE_ADVICE                                                                    \
   "another user could replace the plugin; fix with chown root or chmod go-w, or set "        \
   "HOTSWAP_INSECURE=1"

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/unix_addr.h"
 #include "hotswap.h"
 #include "preload/preload.h"
 
@@ -28,7 +29,7 @@ char *pre_control_path_for(pid_t pid, bool forked) {
     /* A forked child cannot share its parent's socket: HOTSWAP_CONTROL.<pid> */
     snprintf(buf, sizeof(buf), "%s.%ld", given, (long)pid);
   } else {
-    snprintf(buf, sizeof(buf), "@hotswap/%ld", (long)pid);
+    unix_addr_default(buf, sizeof(buf), (long)pid);
   }
   return strdup(buf);
 }

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/unix_addr.h"
 #include "loader/tramp.h"
 #include "preload/preload.h"
 
@@ -109,7 +110,7 @@ static void *child_control_main(void *arg) {
   struct timespec delay = {0, 100 * 1000 * 1000};
   /* A socket file is bound a little later, so that a child that fork()s only to exec()
    * leaves none behind; an abstract name leaves nothing and is bound at once. */
-  while (config.control_path[0] != '@' && nanosleep(&delay, &delay) != 0)
+  while (!unix_addr_abstract(config.control_path) && nanosleep(&delay, &delay) != 0)
     ;
   start_control();
   return NULL;

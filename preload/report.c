@@ -75,6 +75,14 @@ static void append_chroot_hint(char *msg, size_t n) {
           "root folder, and plugin paths now resolve inside it)");
 }
 
+/* "reload N rejected: <reason>[ (chroot hint)]; still serving ...", into out->message. */
+static void set_rejected(struct pre_outcome *out, const char *reason) {
+  out->message[0] = '\0';
+  appendf(out->message, sizeof(out->message), "reload %u rejected: %s", out->number, reason);
+  append_chroot_hint(out->message, sizeof(out->message));
+  append_serving(out->message, sizeof(out->message));
+}
+
 void pre_outcome_from_report(const struct ldr_report *rep, struct pre_outcome *out) {
   struct ldr_status st;
   out->rc = rep->rc;
@@ -87,10 +95,7 @@ void pre_outcome_from_report(const struct ldr_report *rep, struct pre_outcome *o
   }
   out->message[0] = '\0';
   if (rep->rc != 0) {
-    appendf(out->message, sizeof(out->message), "reload %u rejected: %s", out->number,
-            rep->error);
-    append_chroot_hint(out->message, sizeof(out->message));
-    append_serving(out->message, sizeof(out->message));
+    set_rejected(out, rep->error);
     return;
   }
   appendf(out->message, sizeof(out->message), "reload %u ok in %.2f ms:", out->number,
@@ -125,10 +130,7 @@ void pre_outcome_from_report(const struct ldr_report *rep, struct pre_outcome *o
 void pre_outcome_refused(struct pre_outcome *out) {
   char reason[sizeof(out->message)];
   snprintf(reason, sizeof(reason), "%s", out->message);
-  out->message[0] = '\0';
-  appendf(out->message, sizeof(out->message), "reload %u rejected: %s", out->number, reason);
-  append_chroot_hint(out->message, sizeof(out->message));
-  append_serving(out->message, sizeof(out->message));
+  set_rejected(out, reason);
 }
 
 /* ---- JSON ---------------------------------------------------------------------------- */

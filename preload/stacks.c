@@ -181,31 +181,31 @@ static int open_libunwind(char *err, size_t n) {
  * signal blocked). So note the descriptors open before libunwind is loaded, make it open
  * its pipe with one unwind, and guard the pipes that appeared. */
 enum { FD_SCAN = 1024 };
-static unsigned char fd_had[FD_SCAN];
 
-static void note_fds(void) {
+static void note_fds(unsigned char had[FD_SCAN]) {
   for (int fd = 0; fd < FD_SCAN; fd++)
-    fd_had[fd] = fcntl(fd, F_GETFD) != -1;
+    had[fd] = fcntl(fd, F_GETFD) != -1;
 }
 
-static void guard_unwinder_fds(void) {
+static void guard_unwinder_fds(const unsigned char had[FD_SCAN]) {
   unw_context_t ctx;
   unw_cursor_t cur;
   if (uw_getcontext(&ctx) == 0 && uw_init_local(&cur, &ctx) == 0)
     uw_step(&cur);
   for (int fd = 0; fd < FD_SCAN; fd++) {
     struct stat st;
-    if (!fd_had[fd] && fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode))
+    if (!had[fd] && fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode))
       pre_fd_guard(fd);
   }
 }
 
 int pre_stacks_init(char *err, size_t n) {
-  note_fds();
+  unsigned char had[FD_SCAN];
+  note_fds(had);
   int rc = open_libunwind(err, n);
   if (rc != 0)
     return rc;
-  guard_unwinder_fds();
+  guard_unwinder_fds(had);
   for (int s = SIGRTMAX - 1; s >= SIGRTMIN + 2; s--) {
     struct sigaction old;
     if (sigaction(s, NULL, &old) != 0 || old.sa_handler != SIG_DFL ||

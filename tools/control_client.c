@@ -80,7 +80,7 @@ int cc_find_socket(pid_t pid, char *buf, size_t n, char *err, size_t errn) {
     snprintf(err, errn, "no process %ld", (long)pid);
     return -ESRCH;
   }
-  snprintf(buf, n, "@hotswap/%ld", (long)pid);
+  unix_addr_default(buf, n, (long)pid);
   int rc = read_environ(pid, env, sizeof(env), &len);
   if (rc != 0) {
     /* Another user's process (a daemon that dropped privileges, asked by its start-up
@@ -110,7 +110,7 @@ int cc_find_socket(pid_t pid, char *buf, size_t n, char *err, size_t errn) {
   const char *given = env_get(env, len, "HOTSWAP_CONTROL");
   if (given != NULL && *given != '\0') {
     snprintf(buf, n, "%s.%ld", given, (long)pid); /* a forked worker's own socket */
-    if (given[0] == '@' || stat(buf, &st) != 0)
+    if (unix_addr_abstract(given) || stat(buf, &st) != 0)
       snprintf(buf, n, "%s", given);
   }
   return 0;
