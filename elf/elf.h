@@ -150,6 +150,10 @@ struct elf_info {
   const struct elf_addr_sym **syms_by_name; /* the same, sorted by name then file */
   struct elf_range *ro; /* allocated read-only data sections (.rodata, string pools) */
   size_t n_ro;
+  /* Sections a running program can hold pointers into (code, read-only data, data), sorted,
+   * neighbours merged; not the runtime's tables (.eh_frame, .got, ...). Retirement's scan. */
+  struct elf_range *targets;
+  size_t n_targets;
   struct elf_copy_reloc *copies; /* copy relocations (executables), sorted by name */
   size_t n_copies;
 

@@ -115,6 +115,60 @@ static int read_sections(struct statectx *s) {
   return 0;
 }
 
+/* ---- what a program can point into (retirement's scan) ---------------------------------
+ * Code, read-only data and data: the allocated PROGBITS and NOBITS sections, but the
+ * runtime's own tables, which only ld.so, the unwinders and the crt point into (link_map,
+ * _dl_find_object, libgcc's frame cache): .eh_frame(_hdr), .gcc_except_table, .got(.plt),
+ * .interp, .tm_clone_table, TLS images. Other kinds (.dynamic, .dynsym, .dynstr, hash and
+ * version tables, relocations, init/fini arrays, notes) are not PROGBITS. Sections closer
+ * than TARGET_GAP bytes merge into one range; a segment boundary (page-aligned) never does. */
+#define TARGET_GAP 64
+static const char *const runtime_sections[] = {
+    ".eh_frame", ".eh_frame_hdr", ".gcc_except_table", ".got", ".got.plt", ".interp",
+    ".tm_clone_table",
+};
+
+static bool is_target(const GElf_Shdr *sh, const char *name) {
+  if (!(sh->sh_flags & SHF_ALLOC) || (sh->sh_flags & SHF_TLS) || sh->sh_size == 0 ||
+      (sh->sh_type != SHT_PROGBITS && sh->sh_type != SHT_NOBITS))
+    return false;
+  for (size_t i = 0; i < sizeof(runtime_sections) / sizeof(runtime_sections[0]); i++)
+    if (strcmp(name, runtime_sections[i]) == 0)
+      return false;
+  return true;
+}
+
+static int cmp_range(const void *x, const void *y) {
+  const struct elf_range *a = x, *b = y;
+  return (a->start > b->start) - (a->start < b->start);
+}
+
+static int read_targets(struct elf_ctx *c) {
+  struct elf_range *r = elf_alloc(c, (c->shnum + 1) * sizeof(*r));
+  if (r == NULL)
+    return elf_fail(c, -ENOMEM, "out of memory");
+  size_t n = 0;
+  for (size_t i = 1; i < c->shnum; i++) {
+    GElf_Shdr sh;
+    Elf_Scn *scn = elf_getscn(c->elf, i);
+    if (scn != NULL && gelf_getshdr(scn, &sh) != NULL && is_target(&sh, elf_sec_name(c, i)))
+      r[n++] = (struct elf_range){sh.sh_addr, sh.sh_addr + sh.sh_size};
+  }
+  qsort(r, n, sizeof(*r), cmp_range);
+  size_t m = 0;
+  for (size_t i = 0; i < n; i++) {
+    bool near = m > 0 && r[i].start <= r[m - 1].end + TARGET_GAP &&
+                (r[i].start & ~(uint64_t)4095) == (r[m - 1].end & ~(uint64_t)4095);
+    if (near && r[i].end > r[m - 1].end)
+      r[m - 1].end = r[i].end;
+    else if (!near)
+      r[m++] = r[i];
+  }
+  c->info->targets = r;
+  c->info->n_targets = m;
+  return 0;
+}
+
 /* ---- symbols ------------------------------------------------------------------------ */
 
 static int cmp_str(const char *a, const char *b) {
@@ -338,6 +392,8 @@ int elf_parse_state(struct elf_ctx *c) {
   struct statectx s = {.c = c};
   struct symtab t = {0};
   int rc = read_sections(&s);
+  if (rc == 0)
+    rc = read_targets(c);
   if (rc == 0)
     rc = open_symtab(&s, &t);
   if (rc == 0 && t.n > 0)

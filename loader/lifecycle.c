@@ -384,6 +384,21 @@ static int text_cb(struct dl_phdr_info *info, size_t size, void *arg) {
   }
   f->v->text = r;
   f->v->n_text = n;
+  /* What the program can point into, for retirement's scan: elf/'s sections, rebased;
+   * the whole mapping when elf/ found none. */
+  const struct elf_info *ei = f->v->snap.info;
+  size_t nt = ei != NULL && ei->n_targets > 0 ? ei->n_targets : 1;
+  f->v->targets = calloc(nt, sizeof(*f->v->targets));
+  if (f->v->targets == NULL) {
+    f->rc = -ENOMEM;
+    return 1;
+  }
+  if (nt == 1 && (ei == NULL || ei->n_targets == 0))
+    f->v->targets[0] = (struct ldr_text_range){f->v->map_lo, f->v->map_hi};
+  for (size_t i = 0; ei != NULL && i < ei->n_targets; i++)
+    f->v->targets[i] = (struct ldr_text_range){info->dlpi_addr + ei->targets[i].start,
+                                               info->dlpi_addr + ei->targets[i].end};
+  f->v->n_targets = nt;
   return 1;
 }
 

@@ -89,6 +89,8 @@ struct ldr_version {
   size_t n_imports;
   struct ldr_text_range *text; /* executable PT_LOAD segments, for retirement */
   size_t n_text;
+  struct ldr_text_range *targets; /* what the program can point into (retirement's scan) */
+  size_t n_targets;
   uintptr_t map_lo, map_hi;    /* [lowest, highest) address of every PT_LOAD segment */
   uint64_t *gens;              /* generations that reference it */
   size_t n_gens, cap_gens;
@@ -103,7 +105,9 @@ struct ldr_version {
   uint64_t replaced_ns; /* CLOCK_MONOTONIC when a commit replaced it; 0 while current */
   uint64_t held_ns;     /* when a stack check past the grace period first found it in use */
   bool pinned;          /* never unloaded (reported once) */
-  char why[128];        /* who holds it, or why it is pinned */
+  unsigned clean;       /* scans in a row that found nothing pointing into it */
+  size_t words;         /* words the last scan found pointing into it */
+  char why[256];        /* who holds it, or why it is pinned */
 };
 
 struct ldr_plugin {

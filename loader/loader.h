@@ -237,7 +237,9 @@ struct ldr_plugin_status {
     bool held;              /* past its grace period and found in use: why says by what */
     uint64_t unused_ms;     /* since it was replaced */
     uint64_t held_ms;       /* since it was first found in use (held only) */
-    char why[128];          /* "thread 1234", "thread 1234 did not answer", "DF_1_NODELETE" */
+    size_t words;           /* held: words the scan found pointing into it (0: a thread) */
+    char why[256];          /* "thread 1234", "thread 1234 did not answer", "DF_1_NODELETE",
+                             * "3 words: heap 0x55d0c0a0, libhost.so:conn+8" */
   } old[LDR_OLD_MAX];
   size_t n_old;
 };
@@ -297,12 +299,42 @@ typedef int (*ldr_busy_fn)(const struct ldr_text_range *r, size_t n, char *why);
 /* One line for the operator's log (retired, pinned, waiting). Called with no lock held. */
 typedef void (*ldr_note_fn)(const char *line);
 
+/* The memory scan (opts.scan), one group per version to retire: the ranges a program can
+ * point into (code, read-only data, data: elf_info.targets) and the version's whole mapping
+ * [own_lo, own_hi) (words there are its own, not holders). */
+struct ldr_scan_group {
+  const struct ldr_text_range *targets;
+  size_t n_targets;
+  const struct ldr_text_range *text; /* its executable segments */
+  size_t n_text;
+  uintptr_t own_lo, own_hi;
+};
+#define LDR_HOLDERS_MAX 200
+struct ldr_scan_result {
+  size_t words;                  /* words outside every group that point into its targets */
+  size_t stack_words;            /* of which on threads' stacks or in their registers */
+  pid_t thread;                  /* the first such thread, 0 when none */
+  char holders[LDR_HOLDERS_MAX]; /* the first few: "heap 0x55d0c0a0", "libfoo.so:conns+8",
+                                  * "stack of thread 1234", comma-separated; "" when none */
+};
+/* Does any word of the process's memory, but the groups' own mappings and skip[0..n_skip)
+ * (the loader's and ld.so's bookkeeping), point into a group's targets? Fills res[0..n) and
+ * by[h * n + i] = 1 when group h's own mapping points into group i. Returns 0 (res says),
+ * or a negative code when it cannot tell (why, LDR_ERR_MAX bytes, says why). Called by the
+ * retiring thread with no loader lock held. */
+typedef int (*ldr_scan_fn)(const struct ldr_scan_group *g, size_t n,
+                           const struct ldr_text_range *skip, size_t n_skip,
+                           struct ldr_scan_result *res, unsigned char *by, char *why);
+
 struct ldr_retire_opts {
   bool enabled;          /* false: never retire (old versions stay loaded) */
   unsigned grace_ms;     /* time a replaced version stays loaded whatever its stacks say */
   unsigned max_versions; /* most replaced versions found in use (past their grace period)
                           * before ldr_reload refuses to load more; 0: no limit */
   ldr_busy_fn busy;      /* NULL: every stack check answers "cannot tell" */
+  ldr_scan_fn scan;      /* non-NULL: a version is unloaded only after two scans in a row
+                          * found nothing pointing into it (busy is then not used); NULL:
+                          * the stack check alone decides (HOTSWAP_RETIRE=stacks) */
   ldr_note_fn note;      /* may be NULL */
 };
 

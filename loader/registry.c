@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "loader/lifecycle_int.h"
+#include "loader/tramp.h"
 
 /* Sorted by name. Plugins are never removed in this version of the loader. */
 static struct ldr_plugin **plugins;
@@ -80,9 +81,10 @@ void ldr_version_free(struct ldr_version *v) {
   for (size_t i = 0; i < v->n_imports; i++)
     free(v->imports[i]);
   free(v->imports);
-  free(v->text);
+  ldr_free_cleared(v->text);
+  ldr_free_cleared(v->targets);
   free(v->gens);
-  free(v);
+  ldr_free_cleared(v);
 }
 
 int ldr_registry_status(struct ldr_plugin_status **out, size_t *n) {

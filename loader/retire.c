@@ -7,6 +7,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <link.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -120,6 +121,87 @@ static void mark_held(struct run *run, struct ldr_version *v, int b, char *why) 
   if (first)
     note(&run->o, "%s %s waits to retire: %s%s", v->plugin->name, v->version,
          b > 0 ? "in use by " : "", why);
+}
+
+/* ---- the memory scan (opts.scan) -----------------------------------------------------
+ * One scan covers a batch of candidates. Words inside a candidate's own mapping that point
+ * into another candidate hold that one only while the first one stays loaded: a fixpoint
+ * over the matrix `by` decides. The loader's and ld.so's bookkeeping is skipped: each
+ * version's record and arrays, its link_map (malloc'd by ld.so), and every generation's
+ * target table (the current one no longer routes to a candidate; the older ones only serve
+ * revert and threads between a trampoline's load and jump, which the quiet mark covers). */
+
+struct skips {
+  struct ldr_text_range *r;
+  size_t n, cap;
+};
+
+static void skip_add(struct skips *k, const void *p, size_t len) {
+  if (p == NULL || len == 0)
+    return;
+  if (k->n == k->cap) {
+    size_t cap = k->cap ? k->cap * 2 : 64;
+    struct ldr_text_range *g = realloc(k->r, cap * sizeof(*g));
+    if (g == NULL)
+      return; /* a word there is then seen as a holder: only delays retirement */
+    k->r = g;
+    k->cap = cap;
+  }
+  k->r[k->n++] = (struct ldr_text_range){(uintptr_t)p, (uintptr_t)p + len};
+}
+
+static void skip_gen(const struct ldr_gen *g, void *arg) {
+  skip_add(arg, g, sizeof(*g) + g->n * sizeof(g->targets[0]));
+}
+
+/* The bookkeeping of every loaded version and generation (reload token held). */
+static void collect_skips(struct skips *k) {
+  for (size_t i = 0; i < ldr_registry_count(); i++) {
+    for (struct ldr_version *v = ldr_registry_at(i)->current; v != NULL; v = v->older) {
+      skip_add(k, v, malloc_usable_size(v));
+      skip_add(k, v->text, v->n_text * sizeof(v->text[0]));
+      skip_add(k, v->targets, v->n_targets * sizeof(v->targets[0]));
+      skip_add(k, v->gens, v->cap_gens * sizeof(v->gens[0]));
+      if (v->handle != NULL && !v->adopted) /* dlopen's handle is ld.so's malloc'd link_map */
+        skip_add(k, v->handle, malloc_usable_size(v->handle));
+    }
+  }
+  ldr_reg_lock();
+  ldr_gen_foreach(skip_gen, k);
+  ldr_reg_unlock();
+}
+
+/* held[i] from the scan: words outside every candidate, or a word in a held candidate. */
+static void settle_held(const struct ldr_scan_result *res, const unsigned char *by, size_t n,
+                        bool *held) {
+  for (size_t i = 0; i < n; i++)
+    held[i] = res[i].words > 0;
+  for (bool more = true; more;) {
+    more = false;
+    for (size_t i = 0; i < n; i++)
+      for (size_t h = 0; h < n && !held[i]; h++)
+        if (h != i && held[h] && by[h * n + i])
+          held[i] = more = true;
+  }
+}
+
+/* Record a scan's verdict on v: held (why from the scan), or one more clean scan. */
+static void scan_verdict(struct run *run, struct ldr_version *v, bool held,
+                         const struct ldr_scan_result *res, const char *by_other) {
+  char why[LDR_ERR_MAX];
+  if (held && res->words > 0 && res->words == res->stack_words)
+    snprintf(why, sizeof(why), "thread %d", (int)res->thread); /* as the stack check says */
+  else if (held && res->words > 0)
+    snprintf(why, sizeof(why), "%zu word%s: %s", res->words, res->words == 1 ? "" : "s",
+             res->holders[0] ? res->holders : "?");
+  else if (held)
+    snprintf(why, sizeof(why), "%s", by_other);
+  ldr_reg_lock();
+  v->words = held ? res->words : 0;
+  v->clean = held ? 0 : v->clean + 1;
+  ldr_reg_unlock();
+  if (held)
+    mark_held(run, v, 1, why);
 }
 
 /* Ask the shim about ranges r[0..n): 0 clear, 1 held, < 0 cannot tell (why says). */
@@ -287,6 +369,59 @@ static void check_and_unload(struct run *run, struct ldr_version **c, size_t n) 
   }
 }
 
+/* Scan for the candidates that fit in one batch of targets; unload those found clean twice
+ * in a row, mark the others held (or waiting for their second scan). */
+static void scan_and_unload(struct run *run, struct ldr_version **c, size_t n) {
+  struct ldr_scan_group g[BATCH_MAX];
+  size_t ng = 0, nr = 0;
+  for (; ng < n && nr + c[ng]->n_targets <= BATCH_RANGES; nr += c[ng++]->n_targets)
+    g[ng] = (struct ldr_scan_group){c[ng]->targets, c[ng]->n_targets, c[ng]->text,
+                                    c[ng]->n_text, c[ng]->map_lo, c[ng]->map_hi};
+  for (size_t i = ng; i < n; i++) { /* the next run takes them */
+    run->r->waiting++;
+    wake_in(run, RETRY_MIN_MS);
+  }
+  if (ng == 0)
+    return;
+  struct skips k = {0};
+  collect_skips(&k);
+  struct ldr_scan_result *res = calloc(ng, sizeof(*res));
+  unsigned char *by = calloc(ng * ng, 1);
+  bool held[BATCH_MAX];
+  char why[LDR_ERR_MAX] = "out of memory";
+  int rc = res != NULL && by != NULL ? run->o.scan(g, ng, k.r, k.n, res, by, why) : -ENOMEM;
+  if (rc == 0)
+    settle_held(res, by, ng, held);
+  for (size_t i = 0; i < ng; i++) {
+    struct ldr_version *v = c[i];
+    run->now = ldr_now_ns();
+    if (rc != 0) {
+      mark_held(run, v, -1, why);
+    } else {
+      char other[LDR_ERR_MAX] = "";
+      for (size_t h = 0; h < ng && !other[0]; h++)
+        if (h != i && held[h] && by[h * ng + i])
+          snprintf(other, sizeof(other), "the data of %.60s %.40s", c[h]->plugin->name,
+                   c[h]->version);
+      scan_verdict(run, v, held[i], &res[i], other);
+    }
+    if (rc == 0 && !held[i] && v->clean >= 2) {
+      if (unload(run, link_of(v->plugin, v), v))
+        run->r->retired++;
+      else
+        run->r->pinned++;
+      continue;
+    }
+    run->r->waiting++;
+    /* Held: back off like the stack check; clean once: the second scan soon. */
+    wake_in(run, rc == 0 && !held[i] ? RETRY_MIN_MS
+                 : run->o.grace_ms < RETRY_MAX_MS ? run->o.grace_ms : RETRY_MAX_MS);
+  }
+  free(by);
+  free(res);
+  free(k.r);
+}
+
 int ldr_retire_run(struct ldr_retire_result *res) {
   struct ldr_retire_result local;
   struct run run = {.r = res != NULL ? res : &local};
@@ -315,7 +450,10 @@ int ldr_retire_run(struct ldr_retire_result *res) {
         link = &v->older;
     }
   }
-  check_and_unload(&run, cand, n);
+  if (run.o.scan != NULL)
+    scan_and_unload(&run, cand, n);
+  else
+    check_and_unload(&run, cand, n);
   ldr_token_release();
   return 0;
 }
@@ -357,6 +495,7 @@ void ldr_retire_status(const struct ldr_plugin *p, struct ldr_plugin_status *st)
       o->held = !v->pinned && v->held_ns != 0;
       o->unused_ms = (now - v->replaced_ns) / 1000000u;
       o->held_ms = o->held ? (now - v->held_ns) / 1000000u : 0;
+      o->words = o->held ? v->words : 0;
       snprintf(o->why, sizeof(o->why), "%s", v->pinned || o->held ? v->why : "");
     }
     st->n_old++;
@@ -420,8 +559,10 @@ static void swap_back(struct ldr_plugin *p, struct ldr_version *v, uint64_t numb
   p->current = v;
   c->replaced_ns = ldr_now_ns(); /* starts its grace period */
   c->held_ns = 0;
+  c->clean = 0;
   v->replaced_ns = 0;
   v->held_ns = 0;
+  v->clean = 0;
   if (v->pinned && strncmp(v->why, "state:", 6) == 0)
     v->pinned = false; /* pinned by a carried pointer: serving again, it is current */
   v->why[0] = '\0';

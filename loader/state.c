@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "loader/lifecycle_int.h"
+#include "loader/tramp.h"
 
 /* Longest string literal followed when rebasing a pointer into read-only data. */
 #define STRING_MAX 4096
@@ -776,11 +777,11 @@ void ldr_carry_free(struct ldr_carry *k) {
   if (k == NULL)
     return;
   for (size_t i = 0; k->items != NULL && i < k->n_items; i++) {
-    free(k->items[i].sent);
+    ldr_free_cleared(k->items[i].sent);
     free(k->items[i].chunk_hash);
   }
   for (size_t i = 0; k->host != NULL && i < k->n_host; i++)
-    free(k->host[i].bytes);
+    ldr_free_cleared(k->host[i].bytes);
   for (size_t i = 0; i < k->n_notes; i++)
     free(k->notes[i]);
   free(k->notes);

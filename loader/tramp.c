@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -102,6 +103,12 @@ static void *gen_target(const struct ldr_gen *g, long slot) {
   return g->targets[slot];
 }
 
+void ldr_free_cleared(void *p) {
+  if (p != NULL)
+    explicit_bzero(p, malloc_usable_size(p));
+  free(p);
+}
+
 /* Makes room for `want` slots in b's staged generation. Returns 0 or -ENOMEM. */
 static int builder_reserve(struct ldr_gen_builder *b, size_t want) {
   if (want <= b->cap)
@@ -109,10 +116,13 @@ static int builder_reserve(struct ldr_gen_builder *b, size_t want) {
   size_t cap = b->cap * 2 > want ? b->cap * 2 : want;
   if (cap > LDR_TRAMP_MAX)
     cap = LDR_TRAMP_MAX;
-  struct gen_box *box =
-      realloc(b->box, sizeof(struct gen_box) + cap * sizeof(box->gen.targets[0]));
+  /* Not realloc: the old table is cleared (ldr_free_cleared) before it is freed. */
+  struct gen_box *box = malloc(sizeof(struct gen_box) + cap * sizeof(box->gen.targets[0]));
   if (box == NULL)
     return -ENOMEM;
+  if (b->box != NULL)
+    memcpy(box, b->box, sizeof(struct gen_box) + b->cap * sizeof(box->gen.targets[0]));
+  ldr_free_cleared(b->box);
   b->box = box;
   b->cap = cap;
   return 0;
@@ -229,7 +239,7 @@ void ldr_gen_abort(struct ldr_gen_builder *b) {
   if (b == NULL)
     return;
   pthread_mutex_lock(&table_lock);
-  free(b->box);
+  ldr_free_cleared(b->box);
   builder_close(b);
   pthread_mutex_unlock(&table_lock);
 }
@@ -386,7 +396,7 @@ size_t ldr_gen_reclaim(uint64_t before, ldr_gen_release_fn release, void *arg) {
     *link = b->older;
     if (release != NULL)
       release(b->gen.user, b->gen.number, arg);
-    free(b);
+    ldr_free_cleared(b);
     n++;
   }
   pthread_mutex_unlock(&table_lock);

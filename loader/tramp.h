@@ -27,6 +27,11 @@
 
 #include "hotswap.h"
 
+/* Free p (malloc'd, may be NULL) after clearing all of it (malloc_usable_size). For the loader's records that hold addresses inside
+ * plugin versions: retirement's memory scan reads the whole heap, freed blocks included, and
+ * would take a stale copy for a pointer the program still holds. */
+void ldr_free_cleared(void *p);
+
 /* An immutable generation. A superseded one stays allocated until ldr_gen_reclaim frees it
  * (never the current one nor the one before it); `user` is the lifecycle layer's record of
  * which plugin versions it references. */

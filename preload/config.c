@@ -52,18 +52,29 @@ static int env_uint(const char *name, unsigned max, unsigned *out, char *err, si
 }
 
 /* Retirement knobs: HOTSWAP_GRACE_MS (1000), HOTSWAP_MAX_VERSIONS (8; 0 = no cap) and
- * HOTSWAP_RETIRE (1; 0 keeps every old version loaded, as a measurement baseline). */
+ * HOTSWAP_RETIRE: "scan" (threads and memory are scanned for pointers into a version before
+ * it is unloaded), "stacks" or 1 (the default for now: threads' frames only, unsafe for a
+ * program that keeps pointers into a plugin), 0 (every old version stays loaded). */
 static int retire_config(struct pre_config *cfg, char *err, size_t n) {
-  unsigned on = 1;
   cfg->grace_ms = 1000;
   cfg->max_versions = 8;
   int rc = env_uint("HOTSWAP_GRACE_MS", 3600000, &cfg->grace_ms, err, n);
   if (rc == 0)
     rc = env_uint("HOTSWAP_MAX_VERSIONS", 1000000, &cfg->max_versions, err, n);
-  if (rc == 0)
-    rc = env_uint("HOTSWAP_RETIRE", 1, &on, err, n);
-  cfg->retire = on == 1;
-  return rc;
+  const char *v = getenv("HOTSWAP_RETIRE");
+  cfg->retire = true;
+  cfg->retire_scan = false;
+  if (rc != 0 || v == NULL || *v == '\0' || strcmp(v, "1") == 0 || strcmp(v, "stacks") == 0)
+    return rc;
+  if (strcmp(v, "0") == 0) {
+    cfg->retire = false;
+  } else if (strcmp(v, "scan") == 0) {
+    cfg->retire_scan = true;
+  } else {
+    snprintf(err, n, "HOTSWAP_RETIRE='%s' is not one of scan, stacks (or 1), 0", v);
+    return -EINVAL;
+  }
+  return 0;
 }
 
 /* Signals the kernel raises for a fault (or abort() for a failed assertion): catching one

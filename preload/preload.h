@@ -69,6 +69,7 @@ struct pre_config {
   unsigned grace_ms;     /* HOTSWAP_GRACE_MS, default 1000 */
   unsigned max_versions; /* HOTSWAP_MAX_VERSIONS, default 8, 0: no cap */
   bool retire;           /* HOTSWAP_RETIRE, default 1; 0: old versions stay loaded */
+  bool retire_scan;      /* HOTSWAP_RETIRE=scan, not stacks (1, the default) */
   int state_policy;      /* HOTSWAP_STATE: enum ldr_state_policy (carry, strict, fresh) */
 };
 
@@ -182,6 +183,45 @@ int pre_stacks_busy(const struct ldr_text_range *r, size_t n, char *why);
  * thread answered, none was interrupted inside the trampoline pool), 0 before any: no thread
  * can still use a generation numbered below it (ldr_retire_reclaim_gens). Lock-free. */
 uint64_t pre_stacks_quiet_mark(void);
+
+/* What a words round (pre_stacks_words) found: which ranges some thread's registers or live
+ * stack point into (bit i of hits), the first such thread per range, and the stack part each
+ * thread covered, [sp, stop) (the memory scan skips its mapping up to stop). */
+#define PRE_STACK_RANGES 256
+#define PRE_COVER_MAX 4096
+struct pre_cover {
+  uintptr_t sp, stop;
+};
+struct pre_stack_words {
+  uint64_t hits[PRE_STACK_RANGES / 64];
+  pid_t tid[PRE_STACK_RANGES];
+  struct pre_cover cover[PRE_COVER_MAX];
+  size_t n_cover;
+};
+/* Like pre_stacks_busy, but every word counts, not only frames: each signalled thread checks
+ * its general registers and every word from its SP (less the red zone) to the end of its
+ * stack's mapping; a thread blocked in a system call is read through /proc as before: its PC
+ * and six argument registers against every range, its stack words against code ranges only
+ * (code[i]): an idle thread's live frames keep stale bytes of earlier, deeper calls in their
+ * padding, and a pool of idle threads would hold every version forever. Every thread answers (no stop at the first
+ * hit). Returns 0 (out says), or -errno when a thread could not be checked (why says). The
+ * quiet mark advances as with pre_stacks_busy. n <= PRE_STACK_RANGES. Not reentrant. */
+/* The heap block the stack check keeps its copy of the memory map in (mapping bounds look
+ * like pointers into plugins): the memory scan skips it. */
+void pre_stacks_own(uintptr_t *lo, uintptr_t *hi);
+int pre_stacks_words(const struct ldr_text_range *r, const bool *code, size_t n,
+                     struct pre_stack_words *out, char *why);
+
+/* ---- scan.c: retirement's memory scan ------------------------------------------------ */
+
+/* ldr_scan_fn (see loader.h): a words round of the stack check, then every other readable
+ * word of the process: writable mappings (heap, anonymous, other objects' data, the
+ * executable's copy-relocated data) and the RELRO of loaded objects; not the shim's own
+ * objects (itself, libunwind), ld.so's data, libgcc_s's frame cache, the calling thread's
+ * stack, the part of each thread's stack the round covered, nor device mappings. Read with
+ * process_vm_readv: a mapping unmapped meanwhile gives an error, never a fault. */
+int pre_scan(const struct ldr_scan_group *g, size_t n, const struct ldr_text_range *skip,
+             size_t n_skip, struct ldr_scan_result *res, unsigned char *by, char *why);
 
 /* ---- reloader.c: revert ------------------------------------------------------------ */
 

@@ -164,6 +164,7 @@ static void retire_setup(const struct pre_config *cfg) {
                               .grace_ms = cfg->grace_ms,
                               .max_versions = cfg->max_versions,
                               .busy = pre_stacks_busy,
+                              .scan = cfg->retire_scan ? pre_scan : NULL,
                               .note = retire_note};
   if (cfg->retire && pre_stacks_init(err, sizeof(err)) != 0)
     pre_log("%s; old plugin versions will stay loaded", err);

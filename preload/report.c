@@ -224,8 +224,8 @@ char *pre_outcome_json(const struct pre_outcome *o) {
 }
 
 /* "waiting":[{"version":..,"adopted":..,"unused_ms":..,"held_by":"thread 12"|null,
- * "held_ms":..}], "pinned":[{"version":..,"adopted":..,"why":..}]: the replaced versions
- * still loaded; adopted marks the program's own copy (the one ld.so loaded). */
+ * "held_ms":..,"words":..}] (words the memory scan found pointing into it),
+ * "pinned":[{"version":..,"adopted":..,"why":..}]: the replaced versions still loaded; adopted marks the program's own copy (the one ld.so loaded). */
 static void old_versions(struct jbuf *b, const struct ldr_plugin_status *p) {
   size_t n = p->n_old < LDR_OLD_MAX ? p->n_old : LDR_OLD_MAX;
   for (int pinned = 0; pinned <= 1; pinned++) {
@@ -248,7 +248,7 @@ static void old_versions(struct jbuf *b, const struct ldr_plugin_status *p) {
           jstr(b, o->why);
         else
           jlit(b, "null");
-        jfmt(b, ",\"held_ms\":%llu", (unsigned long long)o->held_ms);
+        jfmt(b, ",\"held_ms\":%llu,\"words\":%zu", (unsigned long long)o->held_ms, o->words);
       }
       jlit(b, "}");
     }

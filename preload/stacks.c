@@ -56,10 +56,17 @@ enum { ANS_CLEAR = 1, ANS_HIT = 2, ANS_FAILED = 3 };
 static _Atomic int round_no;
 static _Atomic uintptr_t range_lo[MAX_RANGES], range_hi[MAX_RANGES];
 static _Atomic size_t n_ranges;
+/* Words rounds: which ranges are code (a thread blocked in a system call counts only words
+ * into code on its stack: see pre_stacks_words). */
+static _Atomic bool range_code[MAX_RANGES];
 struct slot {
   _Atomic pid_t tid;
   _Atomic int answer;
   _Atomic int pool; /* round number when that thread was in the pool */
+  /* Words rounds (pre_stacks_words): the ranges its registers and stack point into, and the
+   * part of its stack it scanned, [sp, stop). */
+  _Atomic uint64_t hits[MAX_RANGES / 64];
+  _Atomic uintptr_t sp, stop;
   bool gone;        /* exited before it was asked (read by the asking thread only) */
   bool checked;     /* found clear through /proc, not asked (asking thread only) */
 };
@@ -73,45 +80,108 @@ struct slot_table {
 static _Atomic(struct slot_table *) table;
 static _Atomic size_t n_slots;
 static _Atomic size_t n_answered; /* answers to the current round so far */
+/* A words round: every word of each thread's registers and live stack is checked, not only
+ * its frames, and a thread's answer lists every range it holds rather than the first. */
+static _Atomic bool words_round;
+static int last_nt; /* threads listed by the last round (asking thread only) */
 /* Generation current when the last quiet round began (every thread answered, none inside
  * the trampoline pool): generations numbered below it are no longer used by any thread. */
 static _Atomic uint64_t quiet_mark;
 
 int pre_stacks_signo(void) { return stack_signo; }
 
-static bool in_ranges(unw_word_t ip) {
+/* The index of the range holding w, or -1. */
+static int range_of(uintptr_t w) {
   size_t n = atomic_load_explicit(&n_ranges, memory_order_acquire);
   for (size_t i = 0; i < n && i < MAX_RANGES; i++) {
     /* <= end: a return address just past a call that ends the segment */
-    if (ip >= atomic_load_explicit(&range_lo[i], memory_order_relaxed) &&
-        ip <= atomic_load_explicit(&range_hi[i], memory_order_relaxed))
-      return true;
+    if (w >= atomic_load_explicit(&range_lo[i], memory_order_relaxed) &&
+        w <= atomic_load_explicit(&range_hi[i], memory_order_relaxed))
+      return (int)i;
   }
-  return false;
+  return -1;
+}
+
+static bool in_ranges(uintptr_t w) { return range_of(w) >= 0; }
+
+/* Words rounds: record in s that w points into a range. Returns true when it does. */
+static bool mark_word(struct slot *s, uintptr_t w) {
+  int i = range_of(w);
+  if (i < 0)
+    return false;
+  atomic_fetch_or_explicit(&s->hits[i / 64], (uint64_t)1 << (i % 64), memory_order_relaxed);
+  return true;
 }
 
 /* Walk this thread's own stack (the handler's frame, the signal frame, then the
  * interrupted code and its callers; nested signal frames too). *pool is set when a frame's
  * IP is inside the trampoline pool (a thread between the generation load and the jump).
  * async-signal-safe: libunwind's local unwinder. */
-static int walk_own_stack(bool *pool) {
+static int walk_own_stack(bool *pool, struct slot *sl, bool words) {
   unw_context_t ctx;
   unw_cursor_t cur;
   if (uw_getcontext(&ctx) != 0 || uw_init_local(&cur, &ctx) != 0)
     return ANS_FAILED;
+  bool hit = false;
   for (int i = 0; i < MAX_FRAMES; i++) {
     unw_word_t ip = 0;
     if (uw_get_reg(&cur, UNW_REG_IP, &ip) == 0 && ldr_tramp_contains((const void *)ip))
       *pool = true;
-    if (ip != 0 && in_ranges(ip))
-      return ANS_HIT;
+    if (ip != 0 && (words ? mark_word(sl, ip) : in_ranges(ip))) {
+      if (!words)
+        return ANS_HIT;
+      hit = true;
+    }
     int s = uw_step(&cur);
     if (s == 0)
-      return ANS_CLEAR;
+      return hit ? ANS_HIT : ANS_CLEAR;
     if (s < 0)
       return ANS_FAILED;
   }
   return ANS_FAILED; /* deeper than MAX_FRAMES: cannot say */
+}
+
+/* Most bytes of its own stack a handler scans (the asker's memory scan goes on from where
+ * it stopped), and the words it reads per system call. */
+#define OWN_SCAN_MAX ((uintptr_t)256 << 10)
+#define OWN_SCAN_WORDS 128
+
+static uintptr_t maps_end_of(uintptr_t addr);
+
+/* Words rounds: every general register of the interrupted context, then every word from its
+ * SP (less the 128-byte red zone a leaf function may use) up to where the stack's mapping
+ * ends (a read stops at the first unreadable page) or OWN_SCAN_MAX. Read with
+ * process_vm_readv, so nothing faults. Returns true when a word points into a range; sp and
+ * stop record what it covered. async-signal-safe. */
+static bool scan_own_words(const ucontext_t *uc, struct slot *sl) {
+  bool hit = false;
+  for (int g = 0; g < NGREG; g++)
+    hit |= mark_word(sl, (uintptr_t)uc->uc_mcontext.gregs[g]);
+  uintptr_t sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
+  uintptr_t a = (sp - 128) & ~(uintptr_t)7, end = a + OWN_SCAN_MAX;
+  /* Not past the end of the mapping that holds SP (the asker's copy of the memory map,
+   * read after the threads were listed): the next mapping may be another thread's stack,
+   * the asker's among them. */
+  uintptr_t map_end = maps_end_of(sp);
+  if (map_end != 0 && map_end < end)
+    end = map_end;
+  uintptr_t buf[OWN_SCAN_WORDS];
+  while (a < end) {
+    struct iovec local = {buf, sizeof(buf)}, remote = {(void *)a, sizeof(buf)};
+    ssize_t got = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+    if (got <= 0)
+      break;
+    for (size_t k = 0; k < (size_t)got / sizeof(buf[0]); k++) {
+      if (range_of(buf[k]) >= 0)
+        hit |= mark_word(sl, buf[k]);
+    }
+    a += (uintptr_t)got & ~(uintptr_t)7;
+    if ((size_t)got < sizeof(buf))
+      break;
+  }
+  atomic_store_explicit(&sl->sp, sp, memory_order_relaxed);
+  atomic_store_explicit(&sl->stop, a, memory_order_relaxed);
+  return hit;
 }
 
 /* Store answer r << 2 | a in slot s unless it holds one of a later round (a handler of an
@@ -142,8 +212,12 @@ static void on_stack_signal(int signo, siginfo_t *info, void *uctx) {
       i < atomic_load_explicit(&n_slots, memory_order_acquire) &&
       atomic_load_explicit(&t->s[i].tid, memory_order_relaxed) == (pid_t)syscall(SYS_gettid)) {
     const ucontext_t *uc = uctx;
+    struct slot *sl = &t->s[i];
     bool pool = ldr_tramp_contains((const void *)uc->uc_mcontext.gregs[REG_RIP]);
-    int a = walk_own_stack(&pool);
+    bool words = atomic_load_explicit(&words_round, memory_order_relaxed);
+    int a = walk_own_stack(&pool, sl, words);
+    if (words && scan_own_words(uc, sl) && a == ANS_CLEAR)
+      a = ANS_HIT;
     atomic_store_explicit(&t->s[i].pool, pool ? r : 0, memory_order_relaxed);
     store_answer(&t->s[i], r, a);
     atomic_fetch_add_explicit(&n_answered, 1, memory_order_release);
@@ -255,8 +329,13 @@ static int list_threads(pid_t self) {
       continue;
     if ((t == NULL || n == t->cap) && (t = grow_table(t, n)) == NULL)
       break;
-    atomic_store_explicit(&t->s[n].answer, 0, memory_order_relaxed);
-    atomic_store_explicit(&t->s[n++].tid, tid, memory_order_relaxed);
+    struct slot *sl = &t->s[n++];
+    atomic_store_explicit(&sl->answer, 0, memory_order_relaxed);
+    for (size_t k = 0; k < MAX_RANGES / 64; k++)
+      atomic_store_explicit(&sl->hits[k], 0, memory_order_relaxed);
+    atomic_store_explicit(&sl->sp, 0, memory_order_relaxed);
+    atomic_store_explicit(&sl->stop, 0, memory_order_relaxed);
+    atomic_store_explicit(&sl->tid, tid, memory_order_relaxed);
   }
   closedir(d);
   return e != NULL ? -ENOMEM : (int)n;
@@ -327,9 +406,15 @@ struct proc_ctx {
   char text[8192]; /* a window on /proc/self/maps (lines are at most ~4 KiB: PATH_MAX) */
   uintptr_t restorer[MAX_RESTORERS];
   size_t n_restorers;
+  /* Words rounds: the thread looked at, whether a word hit, and where its scan stopped. */
+  bool words, hit;
+  struct slot *cur;
+  uintptr_t stop;
   uintptr_t buf[SCAN_WORDS];
 };
 static struct proc_ctx the_ctx;
+/* the_ctx.maps holds this round's memory map (words rounds' handlers read it). */
+static _Atomic bool maps_valid;
 /* Set when process_vm_readv is refused (seccomp): the signal path from then on. */
 static bool proc_refused;
 
@@ -377,9 +462,16 @@ static int maps_room(struct proc_ctx *c) {
   if (c->n_maps < c->cap_maps)
     return 0;
   size_t cap = c->cap_maps != 0 ? c->cap_maps * 2 : 256;
-  struct vma *g = realloc(c->maps, cap * sizeof(c->maps[0]));
+  /* Not realloc: mapping bounds are what retirement's scan looks for, so the old array is
+   * cleared before it is freed (and the live one is skipped: pre_stacks_own). */
+  struct vma *g = malloc(cap * sizeof(c->maps[0]));
   if (g == NULL)
     return -1;
+  if (c->maps != NULL) {
+    memcpy(g, c->maps, c->cap_maps * sizeof(c->maps[0]));
+    explicit_bzero(c->maps, c->cap_maps * sizeof(c->maps[0]));
+    free(c->maps);
+  }
   c->maps = g;
   c->cap_maps = cap;
   return 0;
@@ -439,6 +531,13 @@ static long map_index(const struct proc_ctx *c, uintptr_t addr) {
   return (long)lo;
 }
 
+/* The end of the mapping holding addr in the copy of the memory map the current round read,
+ * 0 when none. Called by signal handlers during the round (read_maps does not run then). */
+static uintptr_t maps_end_of(uintptr_t addr) {
+  long m = maps_valid ? map_index(&the_ctx, addr) : -1;
+  return m >= 0 ? the_ctx.maps[m].hi : 0;
+}
+
 /* The restorers (sa_restorer) of every handler installed now: the first word of a kernel
  * signal frame. Read with the raw system call, past any interposed sigaction. */
 static void read_restorers(struct proc_ctx *c) {
@@ -481,13 +580,17 @@ static int peek(void *out, uintptr_t addr, size_t n) {
  * return address, then its ucontext). Its interrupted SP must lie in [lo, hi) (the
  * interrupted frames are on the scanned stack, not on another one) and its RIP outside the
  * trampoline pool. Returns PROC_CLEAR (go on scanning), PROC_HIT or PROC_UNKNOWN. */
-static int check_frame(uintptr_t at, uintptr_t lo, uintptr_t hi) {
+static int check_frame(struct proc_ctx *c, uintptr_t at, uintptr_t lo, uintptr_t hi) {
   uintptr_t sp_ip[2]; /* REG_RSP, REG_RIP: adjacent in gregs */
   uintptr_t where = at + sizeof(uintptr_t) + offsetof(ucontext_t, uc_mcontext.gregs[REG_RSP]);
   _Static_assert(REG_RIP == REG_RSP + 1, "gregs order");
   if (peek(sp_ip, where, sizeof(sp_ip)) != 0 || sp_ip[0] < lo || sp_ip[0] >= hi ||
       ldr_tramp_contains((const void *)sp_ip[1]))
     return PROC_UNKNOWN;
+  if (c->words) {
+    c->hit |= mark_word(c->cur, sp_ip[1]);
+    return PROC_CLEAR;
+  }
   return in_ranges(sp_ip[1]) ? PROC_HIT : PROC_CLEAR;
 }
 
@@ -506,7 +609,10 @@ static int scan_words(struct proc_ctx *c, uintptr_t a, uintptr_t hi, uintptr_t s
       return PROC_UNKNOWN;
     for (size_t i = 0; i < n; i++) {
       uintptr_t at = a + i * sizeof(uintptr_t), w = c->buf[i];
-      if (in_ranges(w))
+      int ri = c->words ? range_of(w) : -1;
+      if (ri >= 0 && atomic_load_explicit(&range_code[ri], memory_order_relaxed))
+        c->hit |= mark_word(c->cur, w);
+      else if (!c->words && in_ranges(w))
         return PROC_HIT;
       /* Inside a trampoline but not at its start: only the saved PC of a thread interrupted
        * there (between its generation load and its jump), whatever restorer its signal
@@ -515,7 +621,7 @@ static int scan_words(struct proc_ctx *c, uintptr_t a, uintptr_t hi, uintptr_t s
         return PROC_UNKNOWN;
       if (w == at && (at & 63) == 0 && i + 2 < n && c->buf[i + 2] == at)
         *tcb = true;
-      int f = is_restorer(c, w) ? check_frame(at, sp, hi) : PROC_CLEAR;
+      int f = is_restorer(c, w) ? check_frame(c, at, sp, hi) : PROC_CLEAR;
       if (f != PROC_CLEAR)
         return f;
     }
@@ -538,6 +644,7 @@ static int scan_stack(struct proc_ctx *c, uintptr_t sp) {
     if (hi - sp > SCAN_MAX)
       return PROC_UNKNOWN;
     int r = scan_words(c, lo, hi, sp, &tcb);
+    c->stop = hi;
     if (r != PROC_CLEAR || tcb)
       return r;
     const struct vma *next = (size_t)m + 1 < c->n_maps ? &c->maps[m + 1] : NULL;
@@ -583,10 +690,16 @@ static int look_once(struct proc_ctx *c, int sys_fd, int sched_fd) {
              &a[3], &a[4], &a[5], &sp, &pc) != 9 || nr < 0 ||
       strncmp(before.sched, "0 0 0", 5) == 0)
     return PROC_UNKNOWN; /* "-1 SP PC": blocked, but not in a system call */
-  if (in_ranges(pc))
+  if (c->words) { /* its PC and the system call's arguments: registers we can see */
+    c->hit |= mark_word(c->cur, pc);
+    for (int k = 0; k < 6; k++)
+      c->hit |= mark_word(c->cur, a[k]);
+  } else if (in_ranges(pc)) {
     return PROC_HIT;
+  }
   if (ldr_tramp_contains((const void *)pc))
     return PROC_UNKNOWN;
+  c->stop = sp;
   int r = scan_stack(c, sp);
   if (r == PROC_HIT) /* busy whatever happened meanwhile: a false positive only delays */
     return r;
@@ -594,7 +707,11 @@ static int look_once(struct proc_ctx *c, int sys_fd, int sched_fd) {
     return PROC_UNKNOWN;
   if (strcmp(before.sys, after.sys) != 0 || strcmp(before.sched, after.sched) != 0)
     return PROC_RETRY;
-  return r;
+  if (c->words && r == PROC_CLEAR) {
+    atomic_store_explicit(&c->cur->sp, sp, memory_order_relaxed);
+    atomic_store_explicit(&c->cur->stop, c->stop, memory_order_relaxed);
+  }
+  return r == PROC_CLEAR && c->hit ? PROC_HIT : r;
 }
 
 /* Check thread tid through /proc: PROC_HIT, PROC_CLEAR, or PROC_UNKNOWN (ask it by signal). */
@@ -606,6 +723,7 @@ static int look_at(struct proc_ctx *c, pid_t tid) {
   int sched_fd = sys_fd >= 0 ? openat(c->task_fd, path, O_RDONLY | O_CLOEXEC) : -1;
   int r = PROC_UNKNOWN;
   for (int attempt = 0; sched_fd >= 0 && attempt < 2; attempt++) {
+    c->hit = false;
     r = look_once(c, sys_fd, sched_fd);
     if (r != PROC_RETRY)
       break;
@@ -624,21 +742,29 @@ static int proc_pass(struct slot_table *t, int nt, char *why) {
   for (int i = 0; i < nt; i++)
     t->s[i].checked = false;
   struct proc_ctx *c = &the_ctx;
-  if (proc_refused)
+  if (proc_refused) {
+    atomic_store_explicit(&maps_valid, false, memory_order_release);
     return 0;
+  }
   c->task_fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   int rc = 0;
+  atomic_store_explicit(&maps_valid, false, memory_order_release);
   if (c->task_fd >= 0 && read_maps(c) == 0) {
+    atomic_store_explicit(&maps_valid, true, memory_order_release);
     read_restorers(c);
+    c->words = atomic_load_explicit(&words_round, memory_order_relaxed);
     for (int i = 0; i < nt && !proc_refused; i++) {
       pid_t tid = atomic_load_explicit(&t->s[i].tid, memory_order_relaxed);
+      c->cur = &t->s[i];
       int r = look_at(c, tid);
-      t->s[i].checked = r == PROC_CLEAR;
-      if (r == PROC_HIT) {
+      /* A words round looks at every thread, and one found holding a range is done too. */
+      t->s[i].checked = r == PROC_CLEAR || (c->words && r == PROC_HIT);
+      if (r == PROC_HIT && rc == 0) {
         snprintf(why, LDR_ERR_MAX, "thread %d", (int)tid);
         rc = 1;
-        break;
       }
+      if (r == PROC_HIT && !c->words)
+        break;
     }
   }
   if (c->task_fd >= 0)
@@ -670,6 +796,8 @@ static uint64_t ms_now(void) {
 static int collect(struct slot_table *t, size_t n, int r, char *why) {
   uint64_t until = ms_now() + ANSWER_MS;
   size_t i = 0, answered = 0;
+  bool words = atomic_load_explicit(&words_round, memory_order_relaxed);
+  int found = 0;
   while (i < n) {
     int a = atomic_load_explicit(&t->s[i].answer, memory_order_acquire);
     pid_t tid = atomic_load_explicit(&t->s[i].tid, memory_order_relaxed);
@@ -681,8 +809,12 @@ static int collect(struct slot_table *t, size_t n, int r, char *why) {
     if (t->s[i].gone || t->s[i].checked || (a >> 2 == r && (a & 3) == ANS_CLEAR)) {
       i++;
     } else if (a >> 2 == r && (a & 3) == ANS_HIT) {
-      snprintf(why, LDR_ERR_MAX, "thread %d", (int)tid);
-      return 1;
+      if (found == 0)
+        snprintf(why, LDR_ERR_MAX, "thread %d", (int)tid);
+      found = 1;
+      if (!words) /* a words round waits for every answer: each says what it holds */
+        return 1;
+      i++;
     } else if (a >> 2 == r) {
       snprintf(why, LDR_ERR_MAX, "thread %d: its stack cannot be unwound", (int)tid);
       return -EIO;
@@ -695,7 +827,7 @@ static int collect(struct slot_table *t, size_t n, int r, char *why) {
       nanosleep(&ts, NULL);
     }
   }
-  return 0;
+  return found;
 }
 
 /* After a round that returned 0: did no thread answer from inside the trampoline pool? */
@@ -706,6 +838,11 @@ static bool round_quiet(struct slot_table *t, size_t n, int r) {
       return false;
   }
   return true;
+}
+
+void pre_stacks_own(uintptr_t *lo, uintptr_t *hi) {
+  *lo = (uintptr_t)the_ctx.maps;
+  *hi = (uintptr_t)(the_ctx.maps + the_ctx.cap_maps);
 }
 
 uint64_t pre_stacks_quiet_mark(void) {
@@ -732,7 +869,8 @@ static int ask_all(struct slot_table *t, int nt, int rn, char *why) {
   return 0;
 }
 
-int pre_stacks_busy(const struct ldr_text_range *r, size_t n, char *why) {
+/* One round of questions about the ranges r[0..n), frames only or (words) every word. */
+static int stack_round(const struct ldr_text_range *r, size_t n, bool words, char *why) {
   /* Read before any thread is asked: a thread that answers loads this generation or a newer
    * one in every trampoline it enters afterwards. */
   uint64_t mark = ldr_gen_mark();
@@ -753,20 +891,62 @@ int pre_stacks_busy(const struct ldr_text_range *r, size_t n, char *why) {
     atomic_store_explicit(&range_hi[i], r[i].end, memory_order_relaxed);
   }
   atomic_store_explicit(&n_ranges, n, memory_order_release);
+  atomic_store_explicit(&words_round, words, memory_order_release);
   int nt = list_threads((pid_t)syscall(SYS_gettid));
   if (nt < 0) {
     snprintf(why, LDR_ERR_MAX, "cannot list the threads: %s", strerror(-nt));
     return nt;
   }
   struct slot_table *t = atomic_load_explicit(&table, memory_order_relaxed);
+  last_nt = nt;
   /* Threads blocked in a system call first, through /proc: no signal, so no EINTR. */
-  int rc = nt > 0 ? proc_pass(t, nt, why) : 0;
-  if (rc != 0)
+  char first[LDR_ERR_MAX] = "";
+  int rc = nt > 0 ? proc_pass(t, nt, first) : 0;
+  if (rc != 0 && !words) {
+    snprintf(why, LDR_ERR_MAX, "%s", first);
     return rc;
+  }
   rc = nt > 0 ? ask_all(t, nt, rn, why) : 0;
   if (rc == 0 && nt > 0)
     rc = collect(t, (size_t)nt, rn, why);
+  if (rc >= 0 && first[0] != '\0') { /* words: a blocked thread held one too */
+    snprintf(why, LDR_ERR_MAX, "%s", first);
+    rc = 1;
+  }
   if (rc == 0 && (nt == 0 || round_quiet(t, (size_t)nt, rn)) && mark > pre_stacks_quiet_mark())
     atomic_store_explicit(&quiet_mark, mark, memory_order_release);
   return rc;
+}
+
+int pre_stacks_busy(const struct ldr_text_range *r, size_t n, char *why) {
+  return stack_round(r, n, false, why);
+}
+
+int pre_stacks_words(const struct ldr_text_range *r, const bool *code, size_t n,
+                     struct pre_stack_words *out, char *why) {
+  for (size_t i = 0; i < n && i < MAX_RANGES; i++)
+    atomic_store_explicit(&range_code[i], code[i], memory_order_relaxed);
+  memset(out->hits, 0, sizeof(out->hits));
+  memset(out->tid, 0, sizeof(out->tid));
+  out->n_cover = 0;
+  int rc = stack_round(r, n, true, why);
+  if (rc < 0)
+    return rc;
+  struct slot_table *t = atomic_load_explicit(&table, memory_order_relaxed);
+  for (int i = 0; t != NULL && i < last_nt; i++) {
+    struct slot *sl = &t->s[i];
+    pid_t tid = atomic_load_explicit(&sl->tid, memory_order_relaxed);
+    for (size_t k = 0; k < n; k++) {
+      if (atomic_load_explicit(&sl->hits[k / 64], memory_order_relaxed) >> (k % 64) & 1) {
+        out->hits[k / 64] |= (uint64_t)1 << (k % 64);
+        if (out->tid[k] == 0)
+          out->tid[k] = tid;
+      }
+    }
+    uintptr_t sp = atomic_load_explicit(&sl->sp, memory_order_relaxed);
+    uintptr_t stop = atomic_load_explicit(&sl->stop, memory_order_relaxed);
+    if (sp != 0 && stop > sp && out->n_cover < PRE_COVER_MAX)
+      out->cover[out->n_cover++] = (struct pre_cover){sp, stop};
+  }
+  return 0;
 }

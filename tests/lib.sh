@@ -14,7 +14,7 @@ trap 't_cleanup' EXIT
 t_cleanup() {
   # Kill what the test started (registered with t_reap) and remove its temp folder.
   for p in ${T_PIDS:-}; do kill -9 "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-  rm -rf "$T_TMP"
+  if [ -n "${T_KEEP:-}" ]; then echo "kept $T_TMP"; else rm -rf "$T_TMP"; fi
 }
 t_reap() { T_PIDS="${T_PIDS:-} $*"; }
 

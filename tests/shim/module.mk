@@ -105,3 +105,22 @@ $(STATE_T)/state_host_nopie: tests/shim/state/state_host.c $(STATE_T)/v1/libstat
 TEST_DEPS += $(STATE_SOS) $(STATE_HOSTS)
 TESTS += tests/shim/test_state.sh
 TESTS += tests/shim/test_operator.sh
+
+# test_holders.sh: libholder.so in two builds, libkeep.so, and holder_host linked to both.
+HOLDER_T := $(SHIM_T)/holder
+HOLDER_LIBS := $(HOLDER_T)/v1/libholder.so $(HOLDER_T)/v2/libholder.so
+$(HOLDER_T)/v%/libholder.so: tests/shim/holder_lib.c | $(DEPS_OK)
+	@mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -shared -DHOLDER_V=$* -Wl,-soname,libholder.so $< -o $@
+$(HOLDER_T)/libkeep.so: tests/shim/holder_keep.c | $(DEPS_OK)
+	@mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -shared -Wl,-soname,libkeep.so $< -o $@
+HOLDER_HOST := $(HOLDER_T)/holder_host
+$(HOLDER_HOST): tests/shim/holder_host.c $(HOLDER_T)/libkeep.so $(HOLDER_T)/v1/libholder.so | $(DEPS_OK)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $< -L$(HOLDER_T) -lkeep -L$(HOLDER_T)/v1 -lholder \
+	  -Wl,-rpath,'$$ORIGIN' -o $@
+TEST_DEPS += $(HOLDER_LIBS) $(HOLDER_HOST)
+TESTS += tests/shim/test_holders.sh
