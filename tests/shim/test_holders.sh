@@ -55,6 +55,7 @@ t_check "the host exits cleanly" [ "$TRC" -eq 0 ]
 # HOTSWAP_RETIRE=stacks (the default for now): the frames-only check unloads a version the heap points into (the
 # documented hazard); the test only looks at the log, never uses the pointers after.
 holder_start HOTSWAP_RETIRE=stacks
+t_check "stacks: the host starts on v1" answer_is "holder v1" name
 install_holder 2; reload
 t_check "stacks: v2 kept" answer_is "kept holder v2" keep
 install_holder 1; reload
@@ -63,6 +64,7 @@ t_check "stacks: v2 is retired though the host still points into it" \
 tiny_stop
 
 holder_start HOTSWAP_RETIRE=0
+t_check "0: the host starts on v1" answer_is "holder v1" name
 install_holder 2; reload; install_holder 1; reload
 t_check "0: never unloads (the replaced v2 stays mapped)" answer_is "holder v1" name
 t_check "0: ... two copies mapped" mapped_is 2
