@@ -83,6 +83,11 @@ static void wake_in(struct run *run, uint64_t ms) {
     run->r->next_ms = m;
 }
 
+/* A held version is checked again after its grace period, at most RETRY_MAX_MS later. */
+static void wake_held(struct run *run) {
+  wake_in(run, run->o.grace_ms < RETRY_MAX_MS ? run->o.grace_ms : RETRY_MAX_MS);
+}
+
 /* Set v->why and, when `pinned`, the pinned flag, under the registry mutex. */
 static void set_why(struct ldr_version *v, bool pinned, const char *why) {
   ldr_reg_lock();
@@ -161,7 +166,6 @@ static void collect_skips(struct skips *k) {
       skip_add(k, v, malloc_usable_size(v));
       skip_add(k, v->text, v->n_text * sizeof(v->text[0]));
       skip_add(k, v->targets, v->n_targets * sizeof(v->targets[0]));
-      skip_add(k, v->gens, v->cap_gens * sizeof(v->gens[0]));
       if (v->handle != NULL && !v->adopted) /* dlopen's handle is ld.so's malloc'd link_map */
         skip_add(k, v->handle, malloc_usable_size(v->handle));
     }
@@ -360,7 +364,7 @@ static void check_and_unload(struct run *run, struct ldr_version **c, size_t n) 
     if (b != 0) {
       mark_held(run, v, b, why);
       run->r->waiting++;
-      wake_in(run, run->o.grace_ms < RETRY_MAX_MS ? run->o.grace_ms : RETRY_MAX_MS);
+      wake_held(run);
     } else if (unload(run, link_of(v->plugin, v), v)) {
       run->r->retired++;
     } else {
@@ -413,9 +417,10 @@ static void scan_and_unload(struct run *run, struct ldr_version **c, size_t n) {
       continue;
     }
     run->r->waiting++;
-    /* Held: back off like the stack check; clean once: the second scan soon. */
-    wake_in(run, rc == 0 && !held[i] ? RETRY_MIN_MS
-                 : run->o.grace_ms < RETRY_MAX_MS ? run->o.grace_ms : RETRY_MAX_MS);
+    if (rc == 0 && !held[i])
+      wake_in(run, RETRY_MIN_MS); /* clean once: the second scan soon */
+    else
+      wake_held(run);
   }
   free(by);
   free(res);

@@ -12,6 +12,7 @@
 #include <link.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,31 +97,48 @@ static int span_add(struct span **a, size_t *n, size_t *cap, uintptr_t lo, uintp
   return 0;
 }
 
-/* Shell sorts by lo, in place: qsort may copy the array into a malloc'd buffer, and a freed
- * copy of target addresses would be found by the next scan. */
-static void sort_spans(struct span *a, size_t n) {
+/* Arrays of struct span, target and mapping: each record starts with `uintptr_t lo, hi`. */
+_Static_assert(offsetof(struct target, lo) == 0 && offsetof(struct target, hi) == 8 &&
+                   offsetof(struct mapping, lo) == 0 && offsetof(struct mapping, hi) == 8 &&
+                   offsetof(struct span, lo) == 0 && offsetof(struct span, hi) == 8,
+               "records start with lo, hi");
+#define REC(a, size, i) ((const uintptr_t *)((const char *)(a) + (i) * (size)))
+
+/* Shell sort by lo, in place: qsort may copy the array into a malloc'd buffer, and a freed
+ * copy of target addresses would be found by the next scan. size <= 32. */
+static void sort_by_lo(void *a, size_t n, size_t size) {
+  char x[32], *b = a;
   for (size_t gap = n / 2; gap > 0; gap /= 2)
     for (size_t i = gap; i < n; i++)
-      for (size_t j = i; j >= gap && a[j - gap].lo > a[j].lo; j -= gap) {
-        struct span x = a[j];
-        a[j] = a[j - gap];
-        a[j - gap] = x;
+      for (size_t j = i; j >= gap && REC(b, size, j - gap)[0] > REC(b, size, j)[0]; j -= gap) {
+        memcpy(x, b + j * size, size);
+        memcpy(b + j * size, b + (j - gap) * size, size);
+        memcpy(b + (j - gap) * size, x, size);
       }
 }
 
-static void sort_targets(struct target *a, size_t n) {
-  for (size_t gap = n / 2; gap > 0; gap /= 2)
-    for (size_t i = gap; i < n; i++)
-      for (size_t j = i; j >= gap && a[j - gap].lo > a[j].lo; j -= gap) {
-        struct target x = a[j];
-        a[j] = a[j - gap];
-        a[j - gap] = x;
-      }
+/* Index of the first record of sorted a[0..n) whose hi is above x (n when none). */
+static size_t first_above(const void *a, size_t n, size_t size, uintptr_t x) {
+  size_t lo = 0, hi = n;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (REC(a, size, mid)[1] <= x)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo;
+}
+
+/* The record of sorted a[0..n) holding x, or NULL. */
+static const void *find_holding(const void *a, size_t n, size_t size, uintptr_t x) {
+  size_t i = first_above(a, n, size, x);
+  return i < n && REC(a, size, i)[0] <= x ? REC(a, size, i) : NULL;
 }
 
 /* Sort and merge overlapping spans. */
 static void spans_merge(struct span *a, size_t *n) {
-  sort_spans(a, *n);
+  sort_by_lo(a, *n, sizeof(*a));
   size_t m = 0;
   for (size_t i = 0; i < *n; i++) {
     if (m > 0 && a[i].lo <= a[m - 1].hi) {
@@ -133,17 +151,8 @@ static void spans_merge(struct span *a, size_t *n) {
   *n = m;
 }
 
-/* The entry of sorted a[0..n) holding x, or NULL. */
 static const struct target *find_target(const struct target *a, size_t n, uintptr_t x) {
-  size_t lo = 0, hi = n;
-  while (lo < hi) {
-    size_t mid = lo + (hi - lo) / 2;
-    if (a[mid].hi <= x)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  return lo < n && a[lo].lo <= x ? &a[lo] : NULL;
+  return find_holding(a, n, sizeof(*a), x);
 }
 
 /* ---- /proc/self/maps ------------------------------------------------------------------ */
@@ -207,15 +216,7 @@ static int parse_maps(struct work *w) {
 }
 
 static const struct mapping *mapping_of(const struct work *w, uintptr_t a) {
-  size_t lo = 0, hi = w->n_maps;
-  while (lo < hi) {
-    size_t mid = lo + (hi - lo) / 2;
-    if (w->maps[mid].hi <= a)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  return lo < w->n_maps && w->maps[lo].lo <= a ? &w->maps[lo] : NULL;
+  return find_holding(w->maps, w->n_maps, sizeof(w->maps[0]), a);
 }
 
 /* ---- what is not scanned -------------------------------------------------------------- */
@@ -373,15 +374,7 @@ static void scan_piece(struct work *w, uintptr_t lo, uintptr_t hi, const struct 
 
 /* Scan [lo, hi) of m less the skipped spans (sorted, merged). */
 static void scan_range(struct work *w, uintptr_t lo, uintptr_t hi, const struct mapping *m) {
-  size_t a = 0, b = w->n_skip;
-  while (a < b) { /* first span ending above lo */
-    size_t mid = a + (b - a) / 2;
-    if (w->skip[mid].hi <= lo)
-      a = mid + 1;
-    else
-      b = mid;
-  }
-  for (size_t i = a; lo < hi; i++) {
+  for (size_t i = first_above(w->skip, w->n_skip, sizeof(w->skip[0]), lo); lo < hi; i++) {
     uintptr_t end = i < w->n_skip && w->skip[i].lo < hi ? w->skip[i].lo : hi;
     if (end > lo)
       scan_piece(w, lo & ~(uintptr_t)7, end & ~(uintptr_t)7, m);
@@ -481,8 +474,8 @@ static int set_targets(const struct ldr_scan_group *g, size_t n, char *why) {
     sc.own[sc.n_own++] = (struct target){g[i].own_lo, g[i].own_hi, (unsigned)i};
   }
   sc.nt = nf;
-  sort_targets(sc.t, nf);
-  sort_targets(sc.own, sc.n_own);
+  sort_by_lo(sc.t, nf, sizeof(sc.t[0]));
+  sort_by_lo(sc.own, sc.n_own, sizeof(sc.own[0]));
   sc.tmin = nf > 0 ? sc.t[0].lo : 1;
   uintptr_t tmax = sc.tmin;
   for (size_t i = 0; i < nf; i++)
