@@ -12,11 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *holder_name(void);
-int (*holder_callback(void))(int);
-int *holder_counter(void);
-void keep_set(size_t i, const void *p);
-const void *keep_get(size_t i);
+#include "tests/shim/holder.h"
+
 
 struct conn {
   const char *name;

@@ -1,6 +1,6 @@
 /* holder_keep.c - libkeep.so for test_holders.sh: another library whose static array the
  * host stores plugin pointers in (a holder "in a static of another library"). */
-#include <stddef.h>
+#include "tests/shim/holder.h"
 
 static const void *slots[3];
 

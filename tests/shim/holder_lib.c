@@ -1,7 +1,7 @@
 /* holder_lib.c - the plugin of test_holders.sh, built twice (HOLDER_V 1 and 2) as
  * libholder.so. Each call hands out a pointer into the build that ran it: a string literal
  * (.rodata), a static function (.text), a static variable (.data). */
-#include <stddef.h>
+#include "tests/shim/holder.h"
 
 #ifndef HOLDER_V
 #define HOLDER_V 1

@@ -75,12 +75,6 @@ $(EINTR_HOST): tests/shim/eintr_host.c $(LEGACY_DIR)/v1/libhandler.so | $(DEPS_O
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $< -L$(LEGACY_DIR)/v1 -lhandler -lpthread -o $@
 TEST_DEPS += $(EINTR_HOST)
 TESTS += tests/shim/test_eintr.sh
-# --- h-asan: `make shim-check SANITIZE=address,undefined` runs only the shim's integration
-# tests, here against a sanitizer build of the daemons and the shim (shim_lib.sh puts the
-# runtimes first in LD_PRELOAD and fails a test on any report). .ci/run does.
-.PHONY: shim-check
-shim-check: all $(TEST_DEPS)
-	$(Q)BUILD=$(BUILD) tests/run.sh $(filter tests/shim/%,$(TESTS))
 # --- state carried across reloads (issue 11) -----------------------------------------------
 # libstate.so, written like legacy code, in six builds (see its header), and one host linked
 # against build 1 twice: as a PIE and as a non-PIE executable (both copy-relocate
@@ -109,18 +103,26 @@ TESTS += tests/shim/test_operator.sh
 # test_holders.sh: libholder.so in two builds, libkeep.so, and holder_host linked to both.
 HOLDER_T := $(SHIM_T)/holder
 HOLDER_LIBS := $(HOLDER_T)/v1/libholder.so $(HOLDER_T)/v2/libholder.so
-$(HOLDER_T)/v%/libholder.so: tests/shim/holder_lib.c | $(DEPS_OK)
+$(HOLDER_T)/v%/libholder.so: tests/shim/holder_lib.c tests/shim/holder.h | $(DEPS_OK)
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -shared -DHOLDER_V=$* -Wl,-soname,libholder.so $< -o $@
-$(HOLDER_T)/libkeep.so: tests/shim/holder_keep.c | $(DEPS_OK)
+$(HOLDER_T)/libkeep.so: tests/shim/holder_keep.c tests/shim/holder.h | $(DEPS_OK)
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -shared -Wl,-soname,libkeep.so $< -o $@
 HOLDER_HOST := $(HOLDER_T)/holder_host
-$(HOLDER_HOST): tests/shim/holder_host.c $(HOLDER_T)/libkeep.so $(HOLDER_T)/v1/libholder.so | $(DEPS_OK)
+$(HOLDER_HOST): tests/shim/holder_host.c tests/shim/holder.h $(HOLDER_T)/libkeep.so $(HOLDER_T)/v1/libholder.so | $(DEPS_OK)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $< -L$(HOLDER_T) -lkeep -L$(HOLDER_T)/v1 -lholder \
 	  -Wl,-rpath,'$$ORIGIN' -o $@
 TEST_DEPS += $(HOLDER_LIBS) $(HOLDER_HOST)
 TESTS += tests/shim/test_holders.sh
+
+# --- h-asan: `make shim-check SANITIZE=address,undefined` runs only the shim's integration
+# tests, here against a sanitizer build of the daemons and the shim (shim_lib.sh puts the
+# runtimes first in LD_PRELOAD and fails a test on any report). .ci/run does. Last in this
+# file: make expands a rule's prerequisites where it reads it, so every TEST_DEPS above counts.
+.PHONY: shim-check
+shim-check: all $(TEST_DEPS)
+	$(Q)BUILD=$(BUILD) tests/run.sh $(filter tests/shim/%,$(TESTS))
