@@ -25,6 +25,8 @@
 
 /* Words read per process_vm_readv (256 KiB). */
 #define CHUNK_WORDS 32768
+/* Mappings larger than this are address space reserved by a runtime, not scanned. */
+#define HUGE_MAPPING ((uintptr_t)1 << 40)
 /* Holders described per version. */
 #define HOLDERS_SHOWN 3
 
@@ -291,6 +293,9 @@ static int collect_skips(struct work *w, const struct ldr_text_range *skip, size
 static bool scanned(const struct mapping *m, bool *whole) {
   *whole = m->w || m->inode == 0;
   if (!m->r || m->x || strcmp(m->path, "[vvar]") == 0 || strcmp(m->path, "[vsyscall]") == 0)
+    return false;
+  /* Reserved address space, not memory: a sanitizer's shadow (ASan's is 16 TiB). */
+  if (m->hi - m->lo > HUGE_MAPPING)
     return false;
   /* Device memory: reading it may have effects. Shared memory files are memory. */
   if (strncmp(m->path, "/dev/", 5) == 0 && strncmp(m->path, "/dev/shm/", 9) != 0 &&

@@ -8,6 +8,7 @@
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/shim_lib.sh"
 . "$(dirname "$0")/tiny_lib.sh"
+san_skip "the sanitizer runtime's own registry of each plugin's globals (in its internal mappings) points into every version, so the scan never finds one unreferenced"
 
 HT="$BUILD/tests/shim/holder"
 install_holder() { cp "$HT/v$1/libholder.so" "$APP/.h.tmp" && mv -f "$APP/.h.tmp" "$APP/libholder.so"; }
