@@ -170,7 +170,9 @@ static int push_folder(struct path_list *l, const char *dir, char *err, size_t n
   int k = scandir(dir, &ents, so_filter, alphasort);
   if (k < 0) {
     int e = errno;
-    snprintf(err, n, "%s: cannot list folder: %s", dir, strerror(e));
+    snprintf(err, n, "%s: open: cannot list folder: %s%s", dir, strerror(e),
+             e == EACCES ? " (the daemon's user needs read and search permission on it)"
+                         : "");
     return -e;
   }
   int rc = 0;
@@ -184,7 +186,7 @@ static int push_folder(struct path_list *l, const char *dir, char *err, size_t n
   }
   free(ents);
   if (rc == 0 && k == 0) {
-    snprintf(err, n, "%s: folder holds no *.so plugin", dir);
+    snprintf(err, n, "%s: open: folder holds no *.so plugin (HOTSWAP_PLUGINS names it)", dir);
     rc = -ENOENT;
   }
   return rc;
@@ -199,7 +201,9 @@ int pre_plugin_paths(const char *spec, char ***out, size_t *count, char *err, si
     struct stat st;
     if (stat(p, &st) != 0) {
       rc = -errno;
-      snprintf(err, n, "%s: %s", p, strerror(errno));
+      snprintf(err, n, "%s: open: %s (HOTSWAP_PLUGINS names it: %s)", p, strerror(-rc),
+               rc == -ENOENT ? "install the plugin there, or correct the variable"
+                               : "the daemon's user needs search permission on its folders");
     } else if (S_ISDIR(st.st_mode)) {
       rc = push_folder(&l, p, err, n);
     } else {
@@ -208,7 +212,8 @@ int pre_plugin_paths(const char *spec, char ***out, size_t *count, char *err, si
   }
   free(copy);
   if (rc == 0 && l.n == 0) {
-    snprintf(err, n, "HOTSWAP_PLUGINS names no plugin");
+    snprintf(err, n, "config: HOTSWAP_PLUGINS names no plugin (plugin files or folders, "
+             "separated by ':')");
     rc = -ENOENT;
   }
   if (rc != 0) {

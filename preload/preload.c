@@ -68,8 +68,9 @@ int pre_thread_start(pthread_t *t, void *(*fn)(void *), void *arg) {
 static void on_control(const char *request, char **reply) {
   struct pre_outcome o;
   if (strcmp(request, "status") == 0) {
-    pre_last_outcome(&o);
-    *reply = pre_status_json(&o);
+    struct pre_summary s;
+    pre_reload_summary(&s);
+    *reply = pre_status_json(&s);
   } else if (strcmp(request, "reload") == 0) {
     int rc = pre_reload_request(120000, &o);
     if (rc == 0) {
@@ -167,7 +168,8 @@ __attribute__((constructor)) static void pre_init(void) {
   if (pre_log_open(config.log_target) != 0)
     pre_log("HOTSWAP_LOG=%s: %s; logging to stderr", config.log_target, strerror(errno));
   if (rc != 0) {
-    pre_log("%s; reloads disabled", err);
+    pre_log("start refused: config: %s; no plugin loaded, reloads disabled (fix the variable "
+            "and restart)", err);
     return;
   }
   int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -180,7 +182,7 @@ __attribute__((constructor)) static void pre_init(void) {
   }
   struct pre_outcome first;
   pre_reloader_init(&config, fd);
-  pre_reload_now(&first); /* the first load: plugins are there before main() runs */
+  pre_start_now(&first); /* the first load: plugins are there before main() runs */
   if ((rc = pre_reloader_start()) != 0) {
     pre_log("cannot start the reloader thread: %s; reloads disabled", strerror(-rc));
     return;

@@ -126,7 +126,8 @@ void pre_root_note(void);
 /* The outcome of one reload, as the log, the control socket and systemd report it. */
 struct pre_outcome {
   int rc;              /* 0, or the loader's error code */
-  unsigned number;     /* 1 for the first reload after start-up, ... */
+  bool start;          /* the load at start-up ("start ok", "start rejected") */
+  unsigned number;     /* reload number: 1 for the first reload after start-up; 0 at start */
   bool committed;      /* a new generation was published */
   uint64_t generation; /* current generation after the reload */
   struct ldr_state_stats state; /* carry-over, summed over the plugins */
@@ -138,13 +139,18 @@ struct pre_outcome {
 void pre_reloader_init(const struct pre_config *cfg, int fd);
 /* Start the reloader thread. Returns 0 or -errno. */
 int pre_reloader_start(void);
-/* Run a reload on the calling thread (start-up, and the reloader thread itself). */
-void pre_reload_now(struct pre_outcome *out);
+/* The first load, on the calling thread, before the reloader thread starts ("start"). */
+void pre_start_now(struct pre_outcome *out);
 /* Ask the reloader thread for a reload and wait up to timeout_ms for one that started
  * after the request. Returns 0 with *out filled, or -ETIMEDOUT. */
 int pre_reload_request(int timeout_ms, struct pre_outcome *out);
-/* The outcome of the last reload (number 0 before any). */
-void pre_last_outcome(struct pre_outcome *out);
+/* What `status` shows: the start-up load, the last reload (number 0 before any) and the
+ * reloads attempted and refused since start-up (start-up itself not counted). */
+struct pre_summary {
+  struct pre_outcome start, last;
+  unsigned reloads, failures;
+};
+void pre_reload_summary(struct pre_summary *s);
 /* In a forked child: new state, new thread, woken by `fd`. */
 void pre_reloader_after_fork(int fd);
 
@@ -153,10 +159,10 @@ void pre_outcome_from_report(const struct ldr_report *rep, struct pre_outcome *o
 /* Complete an outcome refused before the loader ran: out->rc and out->message (the
  * reason) are set; the message becomes "reload N rejected: <reason>; still serving ...". */
 void pre_outcome_refused(struct pre_outcome *out);
-/* Reloads attempted so far (by the loader's count). */
-unsigned pre_outcome_count(void);
+/* "start" or "reload N": how the log and messages name an attempt. */
+void pre_outcome_label(const struct pre_outcome *o, char *buf, size_t n);
 /* The status document: one line of JSON, malloc'd; NULL on ENOMEM. */
-char *pre_status_json(const struct pre_outcome *last);
+char *pre_status_json(const struct pre_summary *s);
 /* One line of JSON for a reload outcome, malloc'd. */
 char *pre_outcome_json(const struct pre_outcome *o);
 

@@ -24,7 +24,10 @@ static pthread_mutex_t state_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t state_cond = PTHREAD_COND_INITIALIZER;
 static uint64_t requested; /* reload requests from the control socket so far */
 static uint64_t completed; /* requests covered by finished reloads */
-static struct pre_outcome last;
+/* Under state_lock: the start-up load, the last reload after it, and the counters the
+ * status shows. Start-up is not a reload: reload 1 is the first one asked for after it. */
+static struct pre_outcome start, last;
+static unsigned n_reloads, n_failures;
 
 /* After a commit: record adopted objects, then point every other object's GOT entries
  * that bind to them at trampolines (new objects may have appeared since last time). */
@@ -40,13 +43,21 @@ static void retrofit(const struct ldr_report *rep) {
   pre_dl_enable();
 }
 
-void pre_reload_now(struct pre_outcome *out) {
+/* Load the plugins: at start-up (is_start), or reload N. Every attempt is counted once,
+ * logged once, and kept for `status`, refused before the loader ran or by it. */
+static void load_now(bool is_start, struct pre_outcome *out) {
   char **paths = NULL;
   size_t n = 0;
   struct ldr_report rep;
   memset(out, 0, sizeof(*out));
+  out->start = is_start;
+  pthread_mutex_lock(&state_lock);
+  out->number = is_start ? 0 : n_reloads + 1;
+  pthread_mutex_unlock(&state_lock);
   if (config->sd_notify)
     pre_notify_reloading(config->notify_socket);
+  char label[32];
+  pre_outcome_label(out, label, sizeof(label));
   int rc = pre_plugin_paths(config->plugins, &paths, &n, out->message, sizeof(out->message));
   if (rc == 0) {
     /* A plugin the dynamic linker already loaded for the daemon (retrofit) is adopted as
@@ -65,25 +76,35 @@ void pre_reload_now(struct pre_outcome *out) {
       retrofit(&rep);
     pre_log("%s", out->message);
     for (size_t i = 0; i < rep.n_notes; i++) /* after the outcome: they explain it */
-      pre_log("reload %u: %s", out->number, rep.notes[i]);
+      pre_log("%s: %s", label, rep.notes[i]);
     ldr_report_free(&rep);
   } else {
     out->rc = rc;
-    out->number = pre_outcome_count() + 1;
     pre_outcome_refused(out);
     pre_log("%s", out->message);
   }
   pre_paths_free(paths);
   pthread_mutex_lock(&state_lock);
-  last = *out;
+  if (is_start) {
+    start = *out;
+  } else {
+    n_reloads++;
+    n_failures += out->rc != 0;
+    last = *out;
+  }
   pthread_mutex_unlock(&state_lock);
   if (config->sd_notify)
     pre_notify_ready(config->notify_socket, out->message);
 }
 
-void pre_last_outcome(struct pre_outcome *out) {
+void pre_start_now(struct pre_outcome *out) { load_now(true, out); }
+
+void pre_reload_summary(struct pre_summary *s) {
   pthread_mutex_lock(&state_lock);
-  *out = last;
+  s->start = start;
+  s->last = last;
+  s->reloads = n_reloads;
+  s->failures = n_failures;
   pthread_mutex_unlock(&state_lock);
 }
 
@@ -144,7 +165,7 @@ static void *reloader_main(void *arg) {
     pthread_mutex_unlock(&state_lock);
 
     struct pre_outcome out;
-    pre_reload_now(&out);
+    load_now(false, &out);
 
     pthread_mutex_lock(&state_lock);
     completed = covers;

@@ -11,13 +11,11 @@
 
 #include "preload/preload.h"
 
-unsigned pre_outcome_count(void) {
-  struct ldr_status st;
-  if (ldr_status_get(&st) != 0)
-    return 0;
-  unsigned n = st.reloads;
-  ldr_status_free(&st);
-  return n;
+void pre_outcome_label(const struct pre_outcome *o, char *buf, size_t n) {
+  if (o->start)
+    snprintf(buf, n, "start");
+  else
+    snprintf(buf, n, "reload %u", o->number);
 }
 
 /* Append to a fixed buffer, never past its end. */
@@ -75,30 +73,29 @@ static void append_chroot_hint(char *msg, size_t n) {
           "root folder, and plugin paths now resolve inside it)");
 }
 
-/* "reload N rejected: <reason>[ (chroot hint)]; still serving ...", into out->message. */
+/* "reload N rejected: <reason>[ (chroot hint)]; still serving ..." (or "start rejected"),
+ * into out->message. */
 static void set_rejected(struct pre_outcome *out, const char *reason) {
+  char label[32];
+  pre_outcome_label(out, label, sizeof(label));
   out->message[0] = '\0';
-  appendf(out->message, sizeof(out->message), "reload %u rejected: %s", out->number, reason);
+  appendf(out->message, sizeof(out->message), "%s rejected: %s", label, reason);
   append_chroot_hint(out->message, sizeof(out->message));
   append_serving(out->message, sizeof(out->message));
 }
 
 void pre_outcome_from_report(const struct ldr_report *rep, struct pre_outcome *out) {
-  struct ldr_status st;
   out->rc = rep->rc;
   out->committed = rep->committed;
   out->generation = rep->generation;
-  out->number = 0;
-  if (ldr_status_get(&st) == 0) {
-    out->number = st.reloads;
-    ldr_status_free(&st);
-  }
   out->message[0] = '\0';
   if (rep->rc != 0) {
     set_rejected(out, rep->error);
     return;
   }
-  appendf(out->message, sizeof(out->message), "reload %u ok in %.2f ms:", out->number,
+  char label[32];
+  pre_outcome_label(out, label, sizeof(label));
+  appendf(out->message, sizeof(out->message), "%s ok in %.2f ms:", label,
           (double)rep->elapsed_ns / 1e6);
   bool any = false;
   for (size_t i = 0; i < rep->n_plugins; i++) {
@@ -200,8 +197,9 @@ static char *jdone(struct jbuf *b) {
 }
 
 static void outcome_fields(struct jbuf *b, const struct pre_outcome *o) {
-  jfmt(b, "\"number\":%u,\"ok\":%s,\"committed\":%s,\"rc\":%d,\"error\":", o->number,
-       o->rc == 0 ? "true" : "false", o->committed ? "true" : "false", o->rc);
+  jfmt(b, "\"start\":%s,\"number\":%u,\"ok\":%s,\"committed\":%s,\"rc\":%d,\"error\":",
+       o->start ? "true" : "false", o->number, o->rc == 0 ? "true" : "false",
+       o->committed ? "true" : "false", o->rc);
   jstr(b, o->rc == 0 ? "" : hotswap_err_name(o->rc));
   jlit(b, ",\"message\":");
   jstr(b, o->message);
@@ -256,7 +254,7 @@ static void old_versions(struct jbuf *b, const struct ldr_plugin_status *p) {
   }
 }
 
-char *pre_status_json(const struct pre_outcome *last) {
+char *pre_status_json(const struct pre_summary *s) {
   struct ldr_status st;
   if (ldr_status_get(&st) != 0)
     return NULL;
@@ -267,7 +265,7 @@ char *pre_status_json(const struct pre_outcome *last) {
   else
     jlit(&b, "null");
   jfmt(&b, ",\"reloading\":%s,\"reloads\":%u,\"failures\":%u,\"plugins\":[",
-       st.reloading ? "true" : "false", st.reloads, st.failures);
+       st.reloading ? "true" : "false", s->reloads, s->failures);
   for (size_t i = 0; i < st.n_plugins; i++) {
     const struct ldr_plugin_status *p = &st.plugins[i];
     jlit(&b, i ? ",{\"name\":" : "{\"name\":");
@@ -282,13 +280,16 @@ char *pre_status_json(const struct pre_outcome *last) {
     old_versions(&b, p);
     jlit(&b, "}");
   }
-  jlit(&b, "],\"last_reload\":");
-  if (last != NULL && last->number > 0) {
-    jlit(&b, "{");
-    outcome_fields(&b, last);
-    jlit(&b, "}");
-  } else {
-    jlit(&b, "null");
+  const struct pre_outcome *done[2] = {&s->start, &s->last};
+  for (int i = 0; i < 2; i++) {
+    jlit(&b, i == 0 ? "],\"start\":" : ",\"last_reload\":");
+    if (done[i]->message[0] != '\0') {
+      jlit(&b, "{");
+      outcome_fields(&b, done[i]);
+      jlit(&b, "}");
+    } else {
+      jlit(&b, "null");
+    }
   }
   jlit(&b, "}");
   ldr_status_free(&st);

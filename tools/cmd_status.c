@@ -55,7 +55,9 @@ static void print_status(const struct jr *doc) {
   }
   for (size_t i = 0; plugins && plugins->type == JR_ARRAY && i < plugins->n; i++)
     print_old(&plugins->kids[i]);
-  const struct jr *last = jr_get(doc, "last_reload");
+  const struct jr *start = jr_get(doc, "start"), *last = jr_get(doc, "last_reload");
+  if (start != NULL && start->type == JR_OBJECT)
+    printf("%s\n", jr_str(start, "message")); /* "start ok in ...", "start rejected: ..." */
   if (last != NULL && last->type == JR_OBJECT)
     printf("last: %s\n", jr_str(last, "message"));
 }

@@ -9,7 +9,7 @@ install_handler 1
 start_server -c "$T_TMP/server.conf" -m "$LEG/libmodule.so" || { t_fail "server starts under the shim"; t_done; }
 t_ok "server starts under the shim"
 t_check "v1 serves /hello" [ "$(get /hello/ann)" = "hello, ann (v1)" ]
-t_check "log says the linked copy was adopted as generation 0" wait_for 2 grep -qE "reload 1 ok in .*: libhandler.so [0-9a-f]{7} adopted \(8 symbols\)" "$LOG"
+t_check "log says the linked copy was adopted as generation 0" wait_for 2 grep -qE "start ok in .*: libhandler.so [0-9a-f]{7} adopted \(8 symbols\)" "$LOG"
 t_check "status answers with generation 0" \
   bash -c "$HS status --json $SPID | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d[\"generation\"]==0, d; assert d[\"plugins\"][0][\"name\"]==\"handler\"; assert d[\"plugins\"][0][\"routed\"]==8; assert d[\"plugins\"][0][\"adopted\"]'"
 
@@ -24,7 +24,7 @@ t_check "/avg (doubles) still right" [ "$(get /avg/1/2/4)" = "2.333 (v2)" ]
 t_check "a module dlopen()ed after the reload calls v2" reply_is /module/mo "hi there, mo! (v2)"
 t_check "dlsym(RTLD_DEFAULT) of a plugin function follows reloads" reply_is /dlsym/di "hi there, di! (v2)"
 t_check "the server's own SIGHUP handler ran" [ "$(get /hups)" = "1" ]
-t_check "log line for the reload" log_has "reload 2 ok in"
+t_check "log line for the reload" log_has "reload 1 ok in"
 
 out=$("$HS" reload "$SPID"); rc=$?
 t_check "hotswap reload with nothing new exits 0" [ "$rc" -eq 0 ]
@@ -32,7 +32,7 @@ t_check "... and says nothing changed" grep -q "nothing changed" <<<"$out"
 
 install_handler 3
 out=$("$HS" reload "$SPID" 2>&1); rc=$?
-V2=$(sed -n 's/.*reload 2 ok in .*: libhandler.so [0-9a-f]* -> \([0-9a-f]*\) .*/\1/p' "$LOG")
+V2=$(sed -n 's/.*reload 1 ok in .*: libhandler.so [0-9a-f]* -> \([0-9a-f]*\) .*/\1/p' "$LOG")
 t_check "v3 (drops handle_stats) is refused with exit 1" [ "$rc" -eq 1 ]
 # The server calls handle_stats (its GOT entry was retrofitted), so the reason says so.
 WANT="rejected: libhandler.so: validate: drops function 'handle_stats' that the server calls; still serving handler $V2"
@@ -93,6 +93,25 @@ t_check "the burst coalesced into that one reload (gave $(($(reloads_logged) - n
   [ "$(($(reloads_logged) - n0))" -eq 2 ]
 t_check "the server's own handler saw the burst too" [ "$(get /hups)" -gt "$hups0" ]
 
+# Counting, over the good, refused and coalesced reloads above: start-up is "start", reloads
+# are numbered 1..N with one log line each, and status counts exactly what the log shows.
+agree() {
+  "$HS" status --json "$SPID" | python3 -c '
+import json, re, sys
+d = json.load(sys.stdin)
+lines = open(sys.argv[1]).read().splitlines()
+pre = "hotswap[%s]: " % sys.argv[2]
+nums = [int(m.group(1)) for m in (re.match(re.escape(pre) + r"reload (\d+) (ok in|rejected:)", l) for l in lines) if m]
+rej = [l for l in lines if re.match(re.escape(pre) + r"reload \d+ rejected:", l)]
+starts = [l for l in lines if l.startswith(pre + "start ")]
+assert len(starts) == 1 and starts[0].startswith(pre + "start ok in"), starts
+assert nums == list(range(1, d["reloads"] + 1)), (nums, d["reloads"])
+assert len(rej) == d["failures"] and d["failures"] >= 4, (len(rej), d["failures"])
+assert d["start"]["start"] and d["start"]["ok"] and d["last_reload"]["number"] == d["reloads"]
+' "$LOG" "$SPID"
+}
+t_check "status and the log agree: start once, reloads 1..N once each, every refusal counted" agree
+
 t_expect_rc "hotswap reload of a process not under the shim exits 2" 2 "$HS" reload $$
 t_expect_rc "hotswap reload without a pid exits 2" 2 "$HS" reload
 t_expect_rc "hotswap reload with a bad flag exits 2" 2 "$HS" reload --bogus "$SPID"
@@ -139,5 +158,26 @@ N=$(sed -n 's/^reload \([0-9]*\) rejected: .*/\1/p' <<<"$out")
 t_check "... saying that no caller was routed to it" [ "$out" = "reload $N $WANT" ]
 t_check "... in the log line too" grep -qxF "hotswap[$SPID]: reload $N $WANT" "$T_TMP/fx.log"
 t_check "... while the server keeps serving" reply_starts /stats "v"
+stop_server
+
+# A plugin missing at start-up: refused once as "start", in step form with the fix; not
+# counted as a reload; the first SIGHUP after it is installed is reload 1.
+rm -f "$FX_APP/libfixture.so"
+PLUGINS="$FX_APP/libfixture.so" HOTSWAP_LOG="$T_TMP/miss.log" CONTROL="$T_TMP/miss.sock" start_server ||
+  { t_fail "server with a missing plugin starts"; t_done; }
+WANT="hotswap[$SPID]: start rejected: $FX_APP/libfixture.so: open: No such file or directory (HOTSWAP_PLUGINS names it: install the plugin there, or correct the variable); no plugin loaded"
+t_check "a missing plugin at start: one line naming the step, the file and the fix" \
+  [ "$(grep -c . "$T_TMP/miss.log")" = 1 -a "$(cat "$T_TMP/miss.log")" = "$WANT" ]
+t_check "... status: no reload, none failed, start refused" bash -c "'$HS' status --json $SPID | python3 -c '
+import json,sys; d=json.load(sys.stdin)
+assert d[\"reloads\"]==0 and d[\"failures\"]==0 and not d[\"start\"][\"ok\"] and d[\"last_reload\"] is None, d'"
+t_check "... the text status shows the start line" \
+  bash -c "'$HS' status $SPID | grep -qF 'start rejected: $FX_APP/libfixture.so: open: '"
+cp "$BUILD/fixtures/normal.so" "$FX_APP/libfixture.so"
+out=$("$HS" reload "$SPID" 2>&1)
+t_check "once installed, the first reload is reload 1 and loads it" \
+  grep -qE "^reload 1 ok in .*: libfixture.so 0123456-dirty loaded" <<<"$out"
+t_check "... status: 1 reload, 0 failed" bash -c "'$HS' status --json $SPID | python3 -c '
+import json,sys; d=json.load(sys.stdin); assert d[\"reloads\"]==1 and d[\"failures\"]==0, d'"
 stop_server
 t_done

@@ -62,7 +62,7 @@ as_nobody -s none
 t_check "control: runs as nobody, not secure (AT_SECURE 0)" answer_is 0 secure
 t_check "control: real and effective uid are nobody's" [ "$(ids Uid)" = "65534 65534" ]
 t_check "control: the shim adopted the plugin (log line)" wait_for 10 \
-  grep -qE "^hotswap\[$TPID\]: reload 1 ok in [0-9.]+ ms: libhandler.so [0-9a-f]+ adopted" \
+  grep -qE "^hotswap\[$TPID\]: start ok in [0-9.]+ ms: libhandler.so [0-9a-f]+ adopted" \
   "$D/run/hotswap.log"
 t_check "control: the shim's threads run ($(threads) threads)" [ "$(threads)" -gt 1 ]
 t_check "control: its control socket is there" wait_for 10 test -S "$D/run/ctl.sock"
