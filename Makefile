@@ -3,6 +3,7 @@
 #   make            build/libhotswap_preload.so, build/hotswap, examples
 #   make check      every test; last line "N passed, N failed"
 #   make demo       a legacy server reloaded under load
+#   make demo-crash a build that crashes it: named, and the restart serves the last good one
 #   make bench      figures, written to build/bench.json
 #   make fuzz       libFuzzer targets (clang)
 #
@@ -56,7 +57,7 @@ UNIT_TESTS :=   # the subset run again under sanitizers (`make unit`)
 TEST_DEPS :=    # files the tests need besides ALL_TARGETS (fixtures)
 BENCHES :=      # programs run by `make bench`
 
-.PHONY: all check unit bench demo fuzz fuzz-smoke clean deps
+.PHONY: all check unit bench demo demo-crash fuzz fuzz-smoke clean deps
 all:
 
 include $(sort $(wildcard */module.mk tests/*/module.mk examples/*/module.mk))
@@ -76,6 +77,9 @@ unit: $(UNIT_TESTS) $(TEST_DEPS)
 
 demo: all
 	$(Q)scripts/demo.sh $(BUILD)
+
+demo-crash: all
+	$(Q)scripts/demo-crash.sh $(BUILD)
 
 bench: all $(BENCHES) $(TEST_DEPS)
 	$(Q)BUILD=$(BUILD) bench/run.sh $(BENCHES)

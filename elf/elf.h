@@ -266,5 +266,7 @@ const char *elf_machine_name(int machine);          /* "x86-64", "AArch64", "i38
  * "-dirty" appended when dirty, else the first 7 hex digits of the build-id, else of the
  * content hash. Writes at most n bytes including the NUL. */
 void elf_short_version(const struct elf_info *info, char *buf, size_t n);
+/* FNV-1a 64 of n bytes: elf_info's content_hash of a file holding exactly them. */
+uint64_t elf_content_hash(const void *buf, size_t n);
 
 #endif /* HOTSWAP_ELF_H */

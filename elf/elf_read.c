@@ -164,9 +164,9 @@ int elf_strtab(struct elf_ctx *c, size_t idx, const char *user, const char **dat
   return 0;
 }
 
-/* FNV-1a 64 of the input. */
-static uint64_t fnv1a64(const unsigned char *p, size_t n) {
-  uint64_t h = 0xcbf29ce484222325ull;
+uint64_t elf_content_hash(const void *buf, size_t n) {
+  const unsigned char *p = buf;
+  uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a 64 */
   for (size_t i = 0; i < n; i++)
     h = (h ^ p[i]) * 0x100000001b3ull;
   return h;
@@ -339,7 +339,7 @@ static int inspect_owned(unsigned char *owned, size_t len, const struct elf_opts
     return fail_nomem(&c);
   }
   c.info->file_size = len;
-  c.info->content_hash = fnv1a64(owned, len);
+  c.info->content_hash = elf_content_hash(owned, len);
   int rc = parse_all(&c, owned);
   if (c.elf != NULL)
     elf_end(c.elf);

@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <link.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -480,6 +481,9 @@ static int open_one(struct txn *t, struct item *it) {
   dl_iterate_phdr(text_cb, &tf);
   if (tf.rc != 0)
     return fail(t, it, "dlopen", tf.rc, "out of memory");
+  /* From here on a crash in its code is named (its hooks run next). Out of memory or a
+   * full table, crashes in it are named by the mapping's file alone. */
+  ldr_crashmap_add(v, it->name[0] ? it->name : ldr_basename(it->path), it->path);
   resolve_hooks(v);
   /* Its state as loaded: what "changed by the program" is measured against later. Out of
    * memory, nothing will be carried out of this version (state stays NULL). */
@@ -784,6 +788,7 @@ static void publish(struct txn *t, struct ldr_gen_refs *refs) {
       release_info(p->current->older);
     }
     it->nv->older = p->current;
+    ldr_crashmap_committed(it->nv, t->gen->number);
     p->current = it->nv;
     it->nv = NULL;
     p->n_versions++;
@@ -1071,6 +1076,22 @@ int ldr_status_get(struct ldr_status *out) {
   int rc = ldr_registry_status(&out->plugins, &out->n_plugins);
   pthread_mutex_unlock(&reg_lock);
   return rc;
+}
+
+int ldr_current_snapshot_fd(const char *name, char *version, size_t n, uint64_t *content_hash) {
+  int fd = -ENOENT;
+  pthread_mutex_lock(&reg_lock);
+  const struct ldr_plugin *p = ldr_registry_find(name);
+  const struct ldr_version *v = p != NULL ? p->current : NULL;
+  if (v != NULL && v->snap.fd >= 0) {
+    fd = fcntl(v->snap.fd, F_DUPFD_CLOEXEC, 0);
+    if (fd < 0)
+      fd = -errno;
+    snprintf(version, n, "%s", v->version);
+    *content_hash = v->crash != NULL ? ldr_crashmap_hash(v) : 0;
+  }
+  pthread_mutex_unlock(&reg_lock);
+  return fd;
 }
 
 void ldr_status_free(struct ldr_status *st) {

@@ -108,6 +108,7 @@ struct ldr_version {
   unsigned clean;       /* scans in a row that found nothing pointing into it */
   size_t words;         /* words the last scan found pointing into it */
   char why[256];        /* who holds it, or why it is pinned */
+  struct crash_entry *crash; /* its entry in the crash path's table (crashmap.c), or NULL */
 };
 
 struct ldr_plugin {
@@ -158,6 +159,16 @@ int ldr_token_acquire(void);
 void ldr_token_release(void);
 /* CLOCK_MONOTONIC in ns. */
 uint64_t ldr_now_ns(void);
+
+/* The crash path's table (crashmap.c). Add after dlopen (v->map, map_lo/hi and snap.info
+ * known), mark committed at publish (and at a revert), remove before the record is freed.
+ * add returns 0 or -errno (the version then has no entry: crashes in it are named by the
+ * mapping's file alone). */
+int ldr_crashmap_add(struct ldr_version *v, const char *name, const char *path);
+void ldr_crashmap_committed(struct ldr_version *v, uint64_t generation);
+void ldr_crashmap_remove(struct ldr_version *v);
+/* The content hash its entry recorded (snap.info may be freed by then). */
+uint64_t ldr_crashmap_hash(const struct ldr_version *v);
 
 /* ---- retire.c -------------------------------------------------------------------------- */
 

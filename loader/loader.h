@@ -447,4 +447,27 @@ int ldr_got_write(void **slot, void *value);
  * reason in err. */
 int ldr_got_bind_self(const struct link_map *map, size_t *bound, char *err);
 
+/* ---- the crash path (crashmap.c) ----------------------------------------------------- */
+
+/* Where an address lies in a loaded plugin version. */
+struct ldr_crash_where {
+  char file[64];                 /* "libhandler.so" */
+  char name[LDR_NAME_MAX];       /* plugin name */
+  char version[LDR_VERSION_MAX]; /* "9b8e7d1" */
+  char sym[128];                 /* nearest function symbol containing it, "" when none */
+  uintptr_t sym_offset;          /* from that symbol's start */
+  uintptr_t offset;              /* from the start of the version's mapping */
+  uint64_t committed_ns;         /* CLOCK_MONOTONIC at its commit, 0 while still loading */
+  uint64_t generation;           /* the generation that committed it */
+  uint64_t content_hash;         /* elf_content_hash of its file, 0 when unknown */
+};
+
+/* Is addr inside a loaded plugin version (committed, or being loaded by a reload)? Fills
+ * *out and returns true when it is. async-signal-safe: no lock, no allocation. */
+bool ldr_crashmap_find(uintptr_t addr, struct ldr_crash_where *out);
+
+/* The sealed copy of plugin `name`'s current version: a new descriptor (close it), its
+ * version into version (n bytes) and its content hash. Returns the fd or -ENOENT. */
+int ldr_current_snapshot_fd(const char *name, char *version, size_t n, uint64_t *content_hash);
+
 #endif /* HOTSWAP_LOADER_LOADER_H */

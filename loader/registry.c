@@ -76,6 +76,7 @@ int ldr_version_reserve_gen(struct ldr_version *v) {
 void ldr_version_free(struct ldr_version *v) {
   if (v == NULL)
     return;
+  ldr_crashmap_remove(v);
   ldr_state_free(v);
   ldr_snapshot_release(&v->snap);
   for (size_t i = 0; i < v->n_imports; i++)

@@ -166,6 +166,8 @@ static void collect_skips(struct skips *k) {
       skip_add(k, v, malloc_usable_size(v));
       skip_add(k, v->text, v->n_text * sizeof(v->text[0]));
       skip_add(k, v->targets, v->n_targets * sizeof(v->targets[0]));
+      if (v->crash != NULL) /* the crash path's copy of its range and symbols */
+        skip_add(k, v->crash, malloc_usable_size(v->crash));
       if (v->handle != NULL && !v->adopted) /* dlopen's handle is ld.so's malloc'd link_map */
         skip_add(k, v->handle, malloc_usable_size(v->handle));
     }
@@ -558,6 +560,7 @@ static void swap_back(struct ldr_plugin *p, struct ldr_version *v, uint64_t numb
   v->gens[v->n_gens++] = number;
   if (v == p->current)
     return;
+  ldr_crashmap_committed(v, number);
   struct ldr_version *c = p->current;
   c->older = v->older;
   v->older = c;

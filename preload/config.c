@@ -112,6 +112,20 @@ int pre_config_load(struct pre_config *cfg, char *err, size_t n) {
       return -EINVAL;
     }
   }
+  cfg->probation_ms = 60000;
+  int prc = env_uint("HOTSWAP_PROBATION_MS", 86400000, &cfg->probation_ms, err, n);
+  if (prc != 0)
+    return prc;
+  v = getenv("HOTSWAP_CRASH");
+  cfg->crash_report = true;
+  if (v != NULL && *v != '\0' && strcmp(v, "1") != 0) {
+    if (strcmp(v, "0") != 0) {
+      snprintf(err, n, "HOTSWAP_CRASH='%s' is not 1 (name the plugin a crash is in, the "
+               "default) or 0", v);
+      return -EINVAL;
+    }
+    cfg->crash_report = false;
+  }
   v = getenv("HOTSWAP_STATE");
   if (v == NULL || *v == '\0' || strcmp(v, "carry") == 0) {
     cfg->state_policy = LDR_STATE_CARRY;

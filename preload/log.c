@@ -34,6 +34,10 @@ int pre_log_open(const char *target) {
   return 0;
 }
 
+int pre_log_fd(void) { return log_fd; }
+
+bool pre_log_is_syslog(void) { return log_kind == SINK_SYSLOG; }
+
 void pre_vlog(const char *fmt, va_list ap) {
   char line[2048];
   int saved = errno;

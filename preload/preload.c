@@ -182,6 +182,11 @@ __attribute__((constructor)) static void pre_init(void) {
   }
   struct pre_outcome first;
   pre_reloader_init(&config, fd);
+  pre_probation_init(config.crash_report ? config.probation_ms : 0);
+  if (config.crash_report &&
+      (rc = pre_crash_install(pre_real_sigaction(), pre_probation_crashed)) != 0)
+    pre_log("cannot take the fatal signals: %s; a crash will not name the plugin it is in",
+            strerror(-rc));
   pre_start_now(&first); /* the first load: plugins are there before main() runs */
   if ((rc = pre_reloader_start()) != 0) {
     pre_log("cannot start the reloader thread: %s; reloads disabled", strerror(-rc));

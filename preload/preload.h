@@ -27,6 +27,10 @@ int pre_log_open(const char *target);
 /* One line "hotswap[PID]: <text>\n", written with a single write(2) so lines from several
  * processes do not interleave. Not async-signal-safe (formats with vsnprintf). */
 void pre_log(const char *fmt, ...) __attribute__((format(__printf__, 1, 2)));
+/* For the crash path (async-signal-safe writes): the log's descriptor (stderr when the
+ * log is syslog), and whether the log is syslog. */
+int pre_log_fd(void);
+bool pre_log_is_syslog(void);
 void pre_vlog(const char *fmt, va_list ap);
 
 /* ---- signal.c ---------------------------------------------------------------------- */
@@ -71,6 +75,8 @@ struct pre_config {
   bool retire;           /* HOTSWAP_RETIRE, default 1; 0: old versions stay loaded */
   bool retire_scan;      /* HOTSWAP_RETIRE=scan, not stacks (1, the default) */
   int state_policy;      /* HOTSWAP_STATE: enum ldr_state_policy (carry, strict, fresh) */
+  bool crash_report;     /* HOTSWAP_CRASH, default 1: take fatal signals to name the build */
+  unsigned probation_ms; /* HOTSWAP_PROBATION_MS, default 60000; 0: no last-known-good */
 };
 
 /* Read the HOTSWAP_* variables. Returns 0; -ENOENT when HOTSWAP_PLUGINS is unset or empty
@@ -173,6 +179,11 @@ char *pre_outcome_json(const struct pre_outcome *o);
  * RTLD_LOCAL: its _Unwind_* symbols must not interpose the daemon's C++ runtime). Returns 0
  * or -errno with a reason in err. Call once, before any thread the shim starts. */
 int pre_stacks_init(char *err, size_t n);
+/* The calling thread's frames' instruction addresses, innermost first (in a signal
+ * handler: its own frames, the signal frame, then the interrupted code and its callers).
+ * Returns how many were stored; 0 before pre_stacks_init or when libunwind is missing.
+ * async-signal-safe. */
+size_t pre_stacks_backtrace(uintptr_t *ips, size_t max);
 /* The signal pre_stacks_init chose, 0 before. Threads of the shim leave it unblocked. */
 int pre_stacks_signo(void);
 /* ldr_busy_fn: look at every other thread of the process (/proc/self/task). A thread
@@ -236,6 +247,75 @@ int pre_scan(const struct ldr_scan_group *g, size_t n, const struct ldr_text_ran
  * "message":"revert ok: generation 7 (as generation 5): ..."}. Caller frees; NULL when out
  * of memory. Thread-safe (waits for a running reload). */
 char *pre_revert_json(void);
+
+/* ---- crash.c ----------------------------------------------------------------------- */
+
+typedef int (*pre_sigaction_fn)(int, const struct sigaction *, struct sigaction *);
+/* Called from the fatal signal handler when plugin code is blamed for the crash (the fault
+ * is in it, or in a system library it called): where, and the line that was logged.
+ * Must be async-signal-safe. */
+typedef void (*pre_crash_fn)(int signo, const struct ldr_crash_where *where, const char *line);
+/* Take SIGSEGV, SIGBUS, SIGFPE, SIGILL and SIGABRT: log one line naming the plugin build
+ * a crash is in, then run what the daemon chose (its handler, or the default action).
+ * `real` is libc's sigaction. Returns 0 or -errno. */
+int pre_crash_install(pre_sigaction_fn real, pre_crash_fn blame);
+/* libc's sigaction (signal.c), NULL when it cannot be found. */
+pre_sigaction_fn pre_real_sigaction(void);
+/* True for a fatal signal the shim has taken: the interposed sigaction() keeps the
+ * daemon's disposition with pre_crash_set instead of installing it. */
+bool pre_crash_owns(int signo);
+int pre_crash_set(int signo, const struct sigaction *act, struct sigaction *oldact);
+
+/* ---- probation.c -------------------------------------------------------------------- */
+
+/* Probation of HOTSWAP_PROBATION_MS (0: off) in the state folder (HOTSWAP_STATE_DIR, else
+ * /var/lib/hotswap/<program> for root, $XDG_STATE_HOME/hotswap/<program> otherwise).
+ * Logs and stays off when the folder cannot be made. Call once, at start-up. */
+void pre_probation_init(unsigned ms);
+/* pre_crash_fn: record that the build `where` names crashed the daemon. async-signal-safe */
+void pre_probation_crashed(int signo, const struct ldr_crash_where *where, const char *line);
+/* For the plugin files about to be loaded: when one is the build that crashed, *alt gets a
+ * copy of paths with the last-known-good copy in its place (free with pre_paths_free), and
+ * *adopt_first is set when ld.so itself loaded that crashed file (the program links it:
+ * adopt it first, then load *alt). Logs what it does. Returns how many were replaced. */
+int pre_probation_substitute(char *const *paths, size_t n, char ***alt, bool *adopt_first);
+/* After a reload of `paths`: the versions it committed start their probation. */
+void pre_probation_committed(const struct ldr_report *rep, char *const *paths, size_t n);
+/* Milliseconds until the next probation ends, -1 when none is running. */
+long pre_probation_next_ms(void);
+/* Promote every version whose probation ended to last-known-good. Reloader thread. */
+void pre_probation_tick(void);
+/* A descriptor that becomes readable when a crash record may have been written by another
+ * process (inotify on the state folder), -1 when none. */
+int pre_probation_notify_fd(void);
+/* After it became readable: true, with a reason in why, when the record names a build this
+ * process runs and a last-known-good build to switch to exists (then reload: the
+ * substitution does the rest). */
+bool pre_probation_crash_here(char *why, size_t n);
+/* In a forked child: fresh lock, own inotify instance. */
+void pre_probation_after_fork(void);
+
+#define PRE_PROBATION_SHOWN 16
+struct pre_probation_watch {
+  char file[256];
+  char version[LDR_VERSION_MAX];
+  uint64_t remaining_ms;
+};
+struct pre_probation_lkg {
+  char file[256];
+  char version[LDR_VERSION_MAX];
+};
+struct pre_probation_info {
+  bool enabled;
+  char dir[4096];
+  size_t n_watch, n_lkg;
+  struct pre_probation_watch watch[PRE_PROBATION_SHOWN]; /* versions on probation */
+  struct pre_probation_lkg lkg[PRE_PROBATION_SHOWN];     /* last-known-good builds kept */
+  char fallback[2048]; /* "serving last-known-good ..." when a crashed build was replaced */
+  bool crashed;        /* a crash record is there */
+  char crash_file[256], crash_version[LDR_VERSION_MAX], crash_line[1024];
+};
+void pre_probation_status(struct pre_probation_info *out);
 
 /* ---- retrofit.c, dl.c -------------------------------------------------------------- */
 

@@ -3,6 +3,7 @@
  * and tells systemd. Requests that arrive during a reload coalesce into one more reload. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
 #include <malloc.h>
 #include <poll.h>
 #include <pthread.h>
@@ -43,12 +44,41 @@ static void retrofit(const struct ldr_report *rep) {
   pre_dl_enable();
 }
 
-/* Load the plugins: at start-up (is_start), or reload N. Every attempt is counted once,
- * logged once, and kept for `status`, refused before the loader ran or by it. */
-static void load_now(bool is_start, struct pre_outcome *out) {
-  char **paths = NULL;
-  size_t n = 0;
+/* One transaction over `paths`: the loader's reload, retrofit, the outcome's log lines,
+ * and the probation of what it committed. */
+static void transact(char *const *paths, size_t n, struct pre_outcome *out) {
   struct ldr_report rep;
+  char label[32];
+  pre_outcome_label(out, label, sizeof(label));
+  /* A plugin the dynamic linker already loaded for the daemon (retrofit) is adopted as it
+   * is: that copy is generation 0. */
+  struct hotswap_vault *vault = ldr_vault_stage(); /* NULL (no memory): none this time */
+  struct ldr_reload_opts opts = {.adopt_loaded = true, .allow_insecure = config->insecure_ok,
+                                 .vault = vault,
+                                 .state = (enum ldr_state_policy)config->state_policy};
+  if (config->insecure_ok)
+    pre_log("WARNING: HOTSWAP_INSECURE=1: plugin files and folders that other users can "
+            "write are loaded anyway");
+  ldr_reload((const char *const *)paths, n, &opts, &rep);
+  ldr_vault_finish(vault, rep.committed);
+  pre_outcome_from_report(&rep, out);
+  if (rep.committed)
+    retrofit(&rep);
+  pre_log("%s", out->message);
+  for (size_t i = 0; i < rep.n_notes; i++) /* after the outcome: they explain it */
+    pre_log("%s: %s", label, rep.notes[i]);
+  pre_probation_committed(&rep, paths, n);
+  ldr_report_free(&rep);
+}
+
+/* Load the plugins: at start-up (is_start), or reload N. Every attempt is counted once,
+ * logged once, and kept for `status`, refused before the loader ran or by it. A plugin
+ * file that is a build which crashed the daemon is replaced by its last-known-good copy
+ * (probation.c); at start-up, when the program itself linked that file, it is adopted
+ * first and replaced right after, before main() runs. */
+static void load_now(bool is_start, struct pre_outcome *out) {
+  char **paths = NULL, **alt = NULL;
+  size_t n = 0;
   memset(out, 0, sizeof(*out));
   out->start = is_start;
   pthread_mutex_lock(&state_lock);
@@ -56,34 +86,27 @@ static void load_now(bool is_start, struct pre_outcome *out) {
   pthread_mutex_unlock(&state_lock);
   if (config->sd_notify)
     pre_notify_reloading(config->notify_socket);
-  char label[32];
-  pre_outcome_label(out, label, sizeof(label));
   int rc = pre_plugin_paths(config->plugins, &paths, &n, out->message, sizeof(out->message));
   if (rc == 0) {
-    /* A plugin the dynamic linker already loaded for the daemon (retrofit) is adopted as
-     * it is: that copy is generation 0. */
-    struct hotswap_vault *vault = ldr_vault_stage(); /* NULL (no memory): none this time */
-    struct ldr_reload_opts opts = {.adopt_loaded = true, .allow_insecure = config->insecure_ok,
-                                   .vault = vault,
-                                   .state = (enum ldr_state_policy)config->state_policy};
-    if (config->insecure_ok)
-      pre_log("WARNING: HOTSWAP_INSECURE=1: plugin files and folders that other users can "
-              "write are loaded anyway");
-    rc = ldr_reload((const char *const *)paths, n, &opts, &rep);
-    ldr_vault_finish(vault, rep.committed);
-    pre_outcome_from_report(&rep, out);
-    if (rep.committed)
-      retrofit(&rep);
-    pre_log("%s", out->message);
-    for (size_t i = 0; i < rep.n_notes; i++) /* after the outcome: they explain it */
-      pre_log("%s: %s", label, rep.notes[i]);
-    ldr_report_free(&rep);
+    bool adopt_first = false;
+    pre_probation_substitute(paths, n, &alt, &adopt_first);
+    if (alt != NULL && is_start && adopt_first) {
+      transact(paths, n, out);
+      if (out->rc == 0) {
+        memset(out, 0, sizeof(*out));
+        out->start = true;
+        transact(alt, n, out);
+      }
+    } else {
+      transact(alt != NULL ? alt : paths, n, out);
+    }
   } else {
     out->rc = rc;
     pre_outcome_refused(out);
     pre_log("%s", out->message);
   }
   pre_paths_free(paths);
+  pre_paths_free(alt);
   pthread_mutex_lock(&state_lock);
   if (is_start) {
     start = *out;
@@ -151,14 +174,31 @@ static void *reloader_main(void *arg) {
   (void)arg;
   long next_ms = retire_now(); /* e.g. after fork: what the parent left waiting */
   for (;;) {
-    struct pollfd p = {.fd = wake_fd, .events = POLLIN};
+    struct pollfd pf[2] = {{.fd = wake_fd, .events = POLLIN},
+                           {.fd = pre_probation_notify_fd(), .events = POLLIN}};
     uint64_t count;
-    int ready = poll(&p, 1, next_ms < 0 ? -1 : (int)next_ms);
-    if (ready == 0) { /* a grace period ended: retire while no reload is asked for */
-      next_ms = retire_now();
+    long probation_ms = pre_probation_next_ms();
+    long wait_ms = next_ms < 0 || (probation_ms >= 0 && probation_ms < next_ms) ? probation_ms
+                                                                                : next_ms;
+    int ready = poll(pf, 2, wait_ms < 0 ? -1 : wait_ms > INT_MAX ? INT_MAX : (int)wait_ms);
+    if (ready == 0) { /* a grace period or a probation ended, and no reload is asked for */
+      pre_probation_tick();
+      if (next_ms >= 0 && (probation_ms < 0 || next_ms <= probation_ms))
+        next_ms = retire_now();
+      else if (next_ms >= 0)
+        next_ms -= probation_ms;
       continue;
     }
-    if (ready < 0 || read(wake_fd, &count, sizeof(count)) != sizeof(count))
+    char why[1024];
+    if (ready > 0 && (pf[1].revents & POLLIN) && pre_probation_crash_here(why, sizeof(why))) {
+      /* A worker crashed in a build this process runs: switch before forking the next. */
+      struct pre_outcome out;
+      pre_log("probation: %s: reloading to the last-known-good build", why);
+      load_now(false, &out);
+      continue;
+    }
+    if (ready < 0 || !(pf[0].revents & POLLIN) ||
+        read(wake_fd, &count, sizeof(count)) != sizeof(count))
       continue; /* EINTR, or another reader won: wait again */
     pthread_mutex_lock(&state_lock);
     uint64_t covers = requested; /* every request made so far is served by this run */
@@ -238,6 +278,7 @@ void pre_reloader_after_fork(int fd) {
   pthread_cond_init(&state_cond, NULL);
   requested = completed = 0;
   wake_fd = fd;
+  pre_probation_after_fork();
   pthread_t t;
   if (pre_thread_start(&t, reloader_main, NULL) != 0)
     pre_log("fork: cannot start the reloader thread in the child; reloads disabled");

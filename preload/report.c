@@ -254,6 +254,53 @@ static void old_versions(struct jbuf *b, const struct ldr_plugin_status *p) {
   }
 }
 
+/* ,"probation":{"enabled":..,"dir":..,"on_probation":[{"file","version","remaining_ms"}],
+ * "last_known_good":[{"file","version"}],"crash":{"file","version","line"}|null,
+ * "serving_last_known_good":"..."|null} */
+static void probation_fields(struct jbuf *b) {
+  struct pre_probation_info *pi = calloc(1, sizeof(*pi));
+  if (pi == NULL)
+    return;
+  pre_probation_status(pi);
+  jfmt(b, ",\"probation\":{\"enabled\":%s,\"dir\":", pi->enabled ? "true" : "false");
+  jstr(b, pi->dir);
+  jlit(b, ",\"on_probation\":[");
+  for (size_t i = 0; i < pi->n_watch; i++) {
+    jlit(b, i ? ",{\"file\":" : "{\"file\":");
+    jstr(b, pi->watch[i].file);
+    jlit(b, ",\"version\":");
+    jstr(b, pi->watch[i].version);
+    jfmt(b, ",\"remaining_ms\":%llu}", (unsigned long long)pi->watch[i].remaining_ms);
+  }
+  jlit(b, "],\"last_known_good\":[");
+  for (size_t i = 0; i < pi->n_lkg; i++) {
+    jlit(b, i ? ",{\"file\":" : "{\"file\":");
+    jstr(b, pi->lkg[i].file);
+    jlit(b, ",\"version\":");
+    jstr(b, pi->lkg[i].version);
+    jlit(b, "}");
+  }
+  jlit(b, "],\"crash\":");
+  if (pi->crashed) {
+    jlit(b, "{\"file\":");
+    jstr(b, pi->crash_file);
+    jlit(b, ",\"version\":");
+    jstr(b, pi->crash_version);
+    jlit(b, ",\"line\":");
+    jstr(b, pi->crash_line);
+    jlit(b, "}");
+  } else {
+    jlit(b, "null");
+  }
+  jlit(b, ",\"serving_last_known_good\":");
+  if (pi->fallback[0] != '\0')
+    jstr(b, pi->fallback);
+  else
+    jlit(b, "null");
+  jlit(b, "}");
+  free(pi);
+}
+
 char *pre_status_json(const struct pre_summary *s) {
   struct ldr_status st;
   if (ldr_status_get(&st) != 0)
@@ -291,6 +338,7 @@ char *pre_status_json(const struct pre_summary *s) {
       jlit(&b, "null");
     }
   }
+  probation_fields(&b);
   jlit(&b, "}");
   ldr_status_free(&st);
   return jdone(&b);

@@ -129,10 +129,20 @@ int pre_signal_install(int signo, int fd) {
 
 void pre_signal_set_wake_fd(int fd) { wake_fd = fd; }
 
+pre_sigaction_fn pre_real_sigaction(void) { return get_real_sigaction(); }
+
 PRE_API int sigaction(int signo, const struct sigaction *act, struct sigaction *oldact) {
   if (get_real_sigaction() == NULL) {
     errno = ENOSYS;
     return -1;
+  }
+  if (pre_crash_owns(signo)) {
+    int rc = pre_crash_set(signo, act, oldact);
+    if (rc != 0) {
+      errno = -rc;
+      return -1;
+    }
+    return 0;
   }
   if (signo != reload_signo || reload_signo == 0)
     return real_sigaction(signo, act, oldact);
@@ -181,7 +191,7 @@ typedef sighandler_t (*sigset_fn)(int, sighandler_t);
  * disposition becomes the daemon's (chained); every other signal goes to libc's sigset. */
 PRE_API sighandler_t sigset(int signo, sighandler_t disp) {
   static sigset_fn real_sigset;
-  if (signo != reload_signo || reload_signo == 0) {
+  if ((signo != reload_signo || reload_signo == 0) && !pre_crash_owns(signo)) {
     sigset_fn real = __atomic_load_n(&real_sigset, __ATOMIC_RELAXED);
     if (real == NULL) {
       real = (sigset_fn)dlsym(RTLD_NEXT, "sigset");

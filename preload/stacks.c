@@ -225,6 +225,23 @@ static void on_stack_signal(int signo, siginfo_t *info, void *uctx) {
   errno = saved;
 }
 
+size_t pre_stacks_backtrace(uintptr_t *ips, size_t max) {
+  unw_context_t ctx;
+  unw_cursor_t cur;
+  if (uw_getcontext == NULL || uw_getcontext(&ctx) != 0 || uw_init_local(&cur, &ctx) != 0)
+    return 0;
+  size_t n = 0;
+  while (n < max) {
+    unw_word_t ip = 0;
+    if (uw_get_reg(&cur, UNW_REG_IP, &ip) != 0)
+      break;
+    ips[n++] = (uintptr_t)ip;
+    if (uw_step(&cur) <= 0)
+      break;
+  }
+  return n;
+}
+
 static int open_libunwind(char *err, size_t n) {
   void *h = dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL);
   if (h == NULL) {

@@ -36,6 +36,7 @@ say "1. start the legacy server under the shim (it links libhandler.so v1; no so
 install 1
 echo "  LD_PRELOAD=$SHIM HOTSWAP_PLUGINS=$APP/libhandler.so $LEG/server"
 HOTSWAP_PLUGINS="$APP/libhandler.so" HOTSWAP_LOG="$DIR/hotswap.log" LD_LIBRARY_PATH="$APP" \
+  HOTSWAP_STATE_DIR="$DIR/state" \
   LD_PRELOAD="$SHIM" "$LEG/server" -P "$DIR/port" >"$DIR/server.out" 2>&1 &
 SPID=$!
 for _ in $(seq 100); do [ -s "$DIR/port" ] && break; sleep 0.05; done
@@ -86,7 +87,7 @@ echo "  $summary"
 
 say "summary"
 failed=$(sed -n 's/.*failed=\([0-9]*\).*/\1/p' <<<"$summary")
-echo "  reloads: $(grep -c ' ok in ' "$DIR/hotswap.log") ok, $(grep -c ' rejected: ' "$DIR/hotswap.log") refused"
+echo "  reloads: $(grep -cE ': reload [0-9]+ ok in ' "$DIR/hotswap.log") ok, $(grep -c ' rejected: ' "$DIR/hotswap.log") refused"
 echo "  requests served during the demo: $(sed -n 's/requests=\([0-9]*\).*/\1/p' <<<"$summary"), failed: ${failed:-?}"
 echo "  shim log:"
 sed 's/^/    /' "$DIR/hotswap.log"

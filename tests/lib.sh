@@ -10,6 +10,9 @@ T_FAILED_NAMES=""
 BUILD=${BUILD:-build}
 T_TMP=$(mktemp -d "${TMPDIR:-/tmp}/hotswap-test.XXXXXX")
 trap 't_cleanup' EXIT
+# Daemons under the shim keep last-known-good builds and crash records in a state folder
+# (/var/lib/hotswap/<program> for root): each test gets its own, inside its temp folder.
+export HOTSWAP_STATE_DIR="${HOTSWAP_STATE_DIR:-$T_TMP/state}"
 
 t_cleanup() {
   # Kill what the test started (registered with t_reap) and remove its temp folder.

@@ -55,6 +55,14 @@ static void print_status(const struct jr *doc) {
   }
   for (size_t i = 0; plugins && plugins->type == JR_ARRAY && i < plugins->n; i++)
     print_old(&plugins->kids[i]);
+  const struct jr *prob = jr_get(doc, "probation");
+  const struct jr *fb = prob != NULL ? jr_get(prob, "serving_last_known_good") : NULL;
+  if (fb != NULL && fb->type == JR_STRING)
+    printf("%s\n", fb->str);
+  const struct jr *on = prob != NULL ? jr_get(prob, "on_probation") : NULL;
+  for (size_t i = 0; on && on->type == JR_ARRAY && i < on->n; i++)
+    printf("  %s %s on probation: %.1f s left\n", jr_str(&on->kids[i], "file"),
+           jr_str(&on->kids[i], "version"), jr_num(&on->kids[i], "remaining_ms") / 1000.0);
   const struct jr *start = jr_get(doc, "start"), *last = jr_get(doc, "last_reload");
   if (start != NULL && start->type == JR_OBJECT)
     printf("%s\n", jr_str(start, "message")); /* "start ok in ...", "start rejected: ..." */

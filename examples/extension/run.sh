@@ -18,5 +18,6 @@ echo 1 >"$D/build-number"
   -I"$ROOT/examples/extension" -DCAT_BUILD=1
 echo $$ >"$D/host.pid"
 echo "host: pid $$; run examples/extension/reload.sh to reload the plugin"
-exec env LD_PRELOAD="$B/libhotswap_preload.so" HOTSWAP_PLUGINS="$D/plugins/cat.so" \
+exec env HOTSWAP_STATE_DIR="${HOTSWAP_STATE_DIR:-$D/state}" \
+  LD_PRELOAD="$B/libhotswap_preload.so" HOTSWAP_PLUGINS="$D/plugins/cat.so" \
   "$D/host" "$@"

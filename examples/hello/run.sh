@@ -17,5 +17,6 @@ echo 1 >"$D/build-number"
 "$B/hotswap" build "$ROOT/examples/hello/hello" "$D/plugins" -- -DHELLO_BUILD=1
 echo $$ >"$D/host.pid"
 echo "host: pid $$; run examples/hello/reload.sh to reload the plugin"
-exec env LD_PRELOAD="$B/libhotswap_preload.so" HOTSWAP_PLUGINS="$D/plugins/hello.so" \
+exec env HOTSWAP_STATE_DIR="${HOTSWAP_STATE_DIR:-$D/state}" \
+  LD_PRELOAD="$B/libhotswap_preload.so" HOTSWAP_PLUGINS="$D/plugins/hello.so" \
   "$D/host" "$@"

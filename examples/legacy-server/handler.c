@@ -1,7 +1,8 @@
 /* handler.c - libhandler.so. Built several times by the Makefile: -DHANDLER_VERSION=1 and 2
  * (two good builds), 3 with -DHANDLER_BROKEN, which drops handle_stats: the shim must
  * refuse it and keep the running version serving; 5 whose on_load fails, 7 whose on_load
- * waits for a file (HANDLER_HOLD). */
+ * waits for a file (HANDLER_HOLD); 8 (HANDLER_CRASH) passes every check and crashes the
+ * daemon on one route: /div/A/0 reads through a bad pointer, /add/666/666 calls abort(). */
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -42,6 +43,10 @@ int handle_hello(char *out, size_t n, const char *name) {
 
 long handle_add(long a, long b) {
   __atomic_add_fetch(&served, 1, __ATOMIC_RELAXED);
+#ifdef HANDLER_CRASH
+  if (a == 666 && b == 666)
+    abort(); /* a failed internal check, as assert() would */
+#endif
   return a + b;
 }
 
@@ -52,8 +57,20 @@ double handle_avg(const double *v, size_t n) {
   return n ? sum / (double)n : 0.0;
 }
 
+#ifdef HANDLER_CRASH
+/* The bug: a lookup that returns NULL for a divisor of zero, used without a check. */
+static const long *divisor_entry(long b) {
+  static const long table[] = {1, 2, 3};
+  return b == 0 ? NULL : &table[0];
+}
+#endif
+
 struct handler_pair handle_div(long a, long b) {
   struct handler_pair p = {0, 0};
+#ifdef HANDLER_CRASH
+  if (b == 0)
+    p.quotient = *(volatile const long *)divisor_entry(b); /* SIGSEGV, address 0x0 */
+#endif
   if (b != 0) {
     p.quotient = a / b;
     p.remainder = a % b;

@@ -1,15 +1,16 @@
 # examples/legacy-server: a legacy server linked against libhandler.so (v1), more builds
 # of the handler (v2 good; bad ones the shim must refuse: v3 drops handle_stats, v4 wants an
 # executable stack, v5's hotswap_on_load fails; v7's on_load waits for a file, to hold a
-# reload in progress) and a load generator.
+# reload in progress; v8 passes every check and crashes on one route) and a load generator.
 LEGACY_DIR := $(BUILD)/examples/legacy-server
 LEGACY_SERVER := $(LEGACY_DIR)/server
 LEGACY_LOADGEN := $(LEGACY_DIR)/loadgen
-LEGACY_HANDLERS := $(foreach v,1 2 3 4 5 7,$(LEGACY_DIR)/v$(v)/libhandler.so)
+LEGACY_HANDLERS := $(foreach v,1 2 3 4 5 7 8,$(LEGACY_DIR)/v$(v)/libhandler.so)
 handler_flags_3 := -DHANDLER_BROKEN
 handler_flags_4 := -Wl,-z,execstack
 handler_flags_5 := -DHANDLER_ONLOAD_FAIL
 handler_flags_7 := -DHANDLER_HOLD
+handler_flags_8 := -DHANDLER_CRASH
 LEGACY_SRC := examples/legacy-server
 
 $(LEGACY_DIR)/v%/libhandler.so: $(LEGACY_SRC)/handler.c $(LEGACY_SRC)/handler.h | $(DEPS_OK)

@@ -11,6 +11,7 @@
  *     /module/NAME (dlopen the module given with -m, call its module_hello)
  *     /dlsym/NAME (look handle_hello up with dlsym(RTLD_DEFAULT) and call it)
  *     /block/PATH (handle_block: parked in libhandler.so until the FIFO /PATH is written)
+ *     /segv (a bug in the server itself: writes through a NULL pointer)
  * The config file holds one line, a greeting suffix, re-read on SIGHUP.
  *   -d  daemonize (double fork, setsid); -i writes the final pid
  *   -w  pre-fork WORKERS processes that share the listening socket (the parent waits)
@@ -18,6 +19,8 @@
  *   -m  the module /module/ dlopen()s (on first use)
  *   -C loop|range|from  first close every descriptor from 3 up, as old daemons do: a
  *       close() loop up to the descriptor limit, close_range(3, ~0U, 0), or closefrom(3)
+ *   -S  install its own SIGSEGV handler, as daemons that log their crashes do: it writes
+ *       "server: caught SIGSEGV" to stderr and dies by the signal (SA_RESETHAND, raise)
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -162,6 +165,20 @@ static int r_block(char *out, size_t n, char *arg) {
   return handle_block(out, n, fifo);
 }
 
+static int r_segv(char *out, size_t n, char *arg) {
+  (void)arg;
+  static int *volatile nowhere;
+  *nowhere = 1; /* SIGSEGV in the server's own code, not in libhandler.so */
+  return snprintf(out, n, "survived");
+}
+
+static void on_sigsegv(int signo) {
+  static const char msg[] = "server: caught SIGSEGV\n";
+  if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0) { /* dying anyway */
+  }
+  raise(signo); /* SA_RESETHAND: the default action now, a core */
+}
+
 static int r_dlsym(char *out, size_t n, char *arg) {
   int (*fn)(char *, size_t, const char *);
   *(void **)&fn = dlsym(RTLD_DEFAULT, "handle_hello");
@@ -176,7 +193,7 @@ static const struct {
     {"/hello/", r_hello}, {"/add/", r_add},         {"/avg/", r_avg}, {"/div/", r_div},
     {"/stats", r_stats},  {"/version", r_version}, {"/hups", r_hups},
     {"/greet/", r_greet}, {"/spawn", r_spawn},     {"/module/", r_module},
-    {"/dlsym/", r_dlsym}, {"/block/", r_block},
+    {"/dlsym/", r_dlsym}, {"/block/", r_block},     {"/segv", r_segv},
 };
 
 static int respond(int fd, int status, const char *body, int keep) {
@@ -301,8 +318,9 @@ static int close_all(const char *how) {
 
 int main(int argc, char **argv) {
   int port = 0, threads = 8, workers = 0, opt, daemon = 0, no_handler = 0, block_hup = 0;
+  int own_segv = 0;
   const char *portfile = NULL, *pidfile = NULL, *close_how = NULL;
-  while ((opt = getopt(argc, argv, "p:t:c:P:i:dw:nbm:C:")) != -1) {
+  while ((opt = getopt(argc, argv, "p:t:c:P:i:dw:nbm:C:S")) != -1) {
     if (opt == 'p') port = atoi(optarg);
     else if (opt == 't') threads = atoi(optarg);
     else if (opt == 'c') snprintf(config_path, sizeof(config_path), "%s", optarg);
@@ -314,10 +332,11 @@ int main(int argc, char **argv) {
     else if (opt == 'b') block_hup = 1;
     else if (opt == 'm') snprintf(module_path, sizeof(module_path), "%s", optarg);
     else if (opt == 'C') close_how = optarg;
+    else if (opt == 'S') own_segv = 1;
     else {
       fprintf(stderr, "usage: %s [-p PORT] [-t THREADS] [-c CONFIG] [-P PORTFILE] "
                       "[-i PIDFILE] [-d] [-w WORKERS] [-n] [-b] [-m MODULE] "
-                      "[-C loop|range|from]\n", argv[0]);
+                      "[-C loop|range|from] [-S]\n", argv[0]);
       return 2;
     }
   }
@@ -332,6 +351,13 @@ int main(int argc, char **argv) {
     sa.sa_handler = on_sighup;
     sa.sa_flags = SA_RESTART;
     sigaction(SIGHUP, &sa, NULL);
+  }
+  if (own_segv) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_sigsegv;
+    sa.sa_flags = SA_RESETHAND;
+    sigaction(SIGSEGV, &sa, NULL);
   }
   signal(SIGPIPE, SIG_IGN);
   signal(SIGTERM, on_sigterm);

@@ -19,5 +19,6 @@ echo 1 >"$D/build-number"
   -I"$ROOT/examples/livex" -DLIVEX_BUILD=1
 echo $$ >"$D/host.pid"
 echo "host: pid $$; run examples/livex/reload.sh to reload the plugin"
-exec env LD_PRELOAD="$B/libhotswap_preload.so" HOTSWAP_PLUGINS="$D/plugins/jobs.so" \
+exec env HOTSWAP_STATE_DIR="${HOTSWAP_STATE_DIR:-$D/state}" \
+  LD_PRELOAD="$B/libhotswap_preload.so" HOTSWAP_PLUGINS="$D/plugins/jobs.so" \
   "$D/host" "$@"

@@ -34,7 +34,8 @@ echo $$ >"$D/host.pid"
 if [ $mode = dynamic ]; then
   "$B/hotswap" build "$ROOT/examples/slink/dog" "$D/plugins" -- -DDOG_BUILD=1
   echo "host: pid $$ (dynamic); run examples/slink/reload.sh to reload the plugin"
-  exec env LD_PRELOAD="$B/libhotswap_preload.so" HOTSWAP_PLUGINS="$D/plugins/dog.so" \
+  exec env HOTSWAP_STATE_DIR="${HOTSWAP_STATE_DIR:-$D/state}" \
+    LD_PRELOAD="$B/libhotswap_preload.so" HOTSWAP_PLUGINS="$D/plugins/dog.so" \
     "$D/host" "$@"
 fi
 "$B/hotswap" build --static-linking "$ROOT/examples/slink/dog" "$D/static" -- -DDOG_BUILD=1

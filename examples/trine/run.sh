@@ -16,5 +16,6 @@ fi
 "$ROOT/examples/trine/build.sh" "$B" 1
 echo $$ >"$D/host.pid"
 echo "host: pid $$; stamp $(cat "$D/stamp"); run examples/trine/reload.sh to reload the plugins"
-exec env LD_PRELOAD="$B/libhotswap_preload.so" HOTSWAP_PLUGINS="$D/plugins" \
+exec env HOTSWAP_STATE_DIR="${HOTSWAP_STATE_DIR:-$D/state}" \
+  LD_PRELOAD="$B/libhotswap_preload.so" HOTSWAP_PLUGINS="$D/plugins" \
   "$D/host" "$@"

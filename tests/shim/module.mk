@@ -99,6 +99,7 @@ $(STATE_T)/state_host_nopie: tests/shim/state/state_host.c $(STATE_T)/v1/libstat
 TEST_DEPS += $(STATE_SOS) $(STATE_HOSTS)
 TESTS += tests/shim/test_state.sh
 TESTS += tests/shim/test_operator.sh
+TESTS += tests/shim/test_crash.sh tests/shim/test_demo_crash.sh
 
 # test_holders.sh: libholder.so in two builds, libkeep.so, and holder_host linked to both.
 HOLDER_T := $(SHIM_T)/holder
