@@ -42,11 +42,6 @@ struct crash_entry {
 static struct crash_entry *_Atomic slots[CRASH_SLOTS];
 static _Atomic int readers;
 
-static const char *base_name(const char *p) {
-  const char *s = strrchr(p, '/');
-  return s != NULL ? s + 1 : p;
-}
-
 int ldr_crashmap_add(struct ldr_version *v, const char *name, const char *path) {
   const struct elf_info *ei = v->snap.info;
   size_t n = 0, bytes = 0;
@@ -60,7 +55,7 @@ int ldr_crashmap_add(struct ldr_version *v, const char *name, const char *path) 
     return -ENOMEM;
   e->lo = v->map_lo;
   e->hi = v->map_hi;
-  snprintf(e->file, sizeof(e->file), "%s", base_name(path));
+  snprintf(e->file, sizeof(e->file), "%s", ldr_basename(path));
   snprintf(e->name, sizeof(e->name), "%s", name);
   snprintf(e->version, sizeof(e->version), "%s", v->version);
   e->content_hash = ei != NULL ? ei->content_hash : 0;

@@ -165,6 +165,8 @@ void pre_outcome_from_report(const struct ldr_report *rep, struct pre_outcome *o
 /* Complete an outcome refused before the loader ran: out->rc and out->message (the
  * reason) are set; the message becomes "reload N rejected: <reason>; still serving ...". */
 void pre_outcome_refused(struct pre_outcome *out);
+/* The file name part of a path ("libhandler.so"). */
+const char *pre_basename(const char *path);
 /* "start" or "reload N": how the log and messages name an attempt. */
 void pre_outcome_label(const struct pre_outcome *o, char *buf, size_t n);
 /* The status document: one line of JSON, malloc'd; NULL on ENOMEM. */

@@ -57,11 +57,6 @@ static uint64_t now_ns(void) {
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static const char *base_name(const char *p) {
-  const char *s = strrchr(p, '/');
-  return s != NULL ? s + 1 : p;
-}
-
 /* mkdir -p with mode 0700 for the folders it creates. */
 static int make_dirs(const char *path) {
   char buf[PATH_MAX + 16];
@@ -276,7 +271,7 @@ int pre_probation_substitute(char *const *paths, size_t n, char ***alt, bool *ad
     }
   int done = 0;
   for (size_t i = 0; i < n; i++) {
-    if (strcmp(base_name(paths[i]), r.file) != 0)
+    if (strcmp(pre_basename(paths[i]), r.file) != 0)
       continue;
     uint64_t h = file_hash(paths[i]);
     if (h != r.hash) {
@@ -392,7 +387,7 @@ void pre_probation_committed(const struct ldr_report *rep, char *const *paths, s
       continue;
     struct watch *w = &watches[n_watches++];
     snprintf(w->name, sizeof(w->name), "%s", p->name);
-    snprintf(w->file, sizeof(w->file), "%.255s", base_name(p->path));
+    snprintf(w->file, sizeof(w->file), "%.255s", pre_basename(p->path));
     snprintf(w->version, sizeof(w->version), "%s", p->new_version);
     w->deadline_ns = now_ns() + (uint64_t)probation_ms * 1000000u;
   }

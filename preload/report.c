@@ -44,7 +44,7 @@ static void append_serving(char *buf, size_t n) {
   ldr_status_free(&st);
 }
 
-static const char *base(const char *path) {
+const char *pre_basename(const char *path) {
   const char *s = strrchr(path, '/');
   return s ? s + 1 : path;
 }
@@ -102,7 +102,7 @@ void pre_outcome_from_report(const struct ldr_report *rep, struct pre_outcome *o
     const struct ldr_plugin_result *p = &rep->plugins[i];
     const char *sep = i == 0 ? " " : ", ";
     if (p->action == LDR_UNCHANGED || p->action == LDR_PINNED) {
-      appendf(out->message, sizeof(out->message), "%s%s %s (%s)", sep, base(p->path),
+      appendf(out->message, sizeof(out->message), "%s%s %s (%s)", sep, pre_basename(p->path),
               p->old_version, ldr_action_name(p->action));
       continue;
     }
@@ -112,10 +112,10 @@ void pre_outcome_from_report(const struct ldr_report *rep, struct pre_outcome *o
     ldr_state_stats_add(&out->state, &p->state);
     if (p->old_version[0] == '\0')
       appendf(out->message, sizeof(out->message), "%s%s %s %s (%zu symbols)", sep,
-              base(p->path), p->new_version, p->adopted ? "adopted" : "loaded", p->routed);
+              pre_basename(p->path), p->new_version, p->adopted ? "adopted" : "loaded", p->routed);
     else
       appendf(out->message, sizeof(out->message), "%s%s %s -> %s (%zu symbols%s%s%s)", sep,
-              base(p->path), p->old_version, p->new_version, p->routed,
+              pre_basename(p->path), p->old_version, p->new_version, p->routed,
               p->action == LDR_FOLLOWED ? ", import changed" : "", carried[0] ? "; " : "",
               carried);
   }

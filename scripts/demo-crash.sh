@@ -21,15 +21,7 @@ cleanup() {
   rm -rf "$DIR"
 }
 trap cleanup EXIT
-if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then B=$'\033[1m' N=$'\033[0m'; else B="" N=""; fi
-say() { printf '\n%s== %s%s\n' "$B" "$*" "$N"; }
-install() { cp "$LEG/v$1/libhandler.so" "$APP/.new" && mv -f "$APP/.new" "$APP/libhandler.so"; }
-get() {
-  exec 7<>"/dev/tcp/127.0.0.1/$PORT" || return 1
-  printf 'GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' "$1" >&7
-  sed '1,/^\r$/d' <&7 | tr -d '\r'
-  exec 7<&- 7>&-
-}
+. "$(dirname "$0")/demo_lib.sh"
 # wait_line PATTERN: until the shim's log has a line matching PATTERN (60 s at most).
 wait_line() {
   for _ in $(seq 1200); do grep -qE "$1" "$DIR/hotswap.log" 2>/dev/null && return 0; sleep 0.05; done

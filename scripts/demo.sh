@@ -20,16 +20,7 @@ cleanup() {
   rm -rf "$DIR"
 }
 trap cleanup EXIT
-# Bold headings only on a terminal, and never with NO_COLOR set (https://no-color.org).
-if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then B=$'\033[1m' N=$'\033[0m'; else B="" N=""; fi
-say() { printf '\n%s== %s%s\n' "$B" "$*" "$N"; }
-install() { cp "$LEG/v$1/libhandler.so" "$APP/.new" && mv -f "$APP/.new" "$APP/libhandler.so"; }
-get() {
-  exec 7<>"/dev/tcp/127.0.0.1/$PORT" || return 1
-  printf 'GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' "$1" >&7
-  sed '1,/^\r$/d' <&7 | tr -d '\r'
-  exec 7<&- 7>&-
-}
+. "$(dirname "$0")/demo_lib.sh"
 replies() { for p in /hello/operator /greet/operator /add/2/40 /stats; do printf '  GET %-16s -> %s\n' "$p" "$(get $p)"; done; }
 
 say "1. start the legacy server under the shim (it links libhandler.so v1; no source change)"
