@@ -49,7 +49,8 @@ extern "C" {
   XX(EBUSY, -4021, "too many old versions are still in use")                           \
   XX(ENOTFOUND, -4022, "no such symbol")                                               \
   XX(ENOKEY, -4023, "no such key in the vault")                                        \
-  XX(ENOPREV, -4024, "the previous generation cannot be restored")
+  XX(ENOPREV, -4024, "the previous generation cannot be restored")                   \
+  XX(ETRIAL, -4025, "the plugin's load-time code crashed, exited or hung in its trial")
 
 enum hotswap_errno {
 #define HOTSWAP_ERRNO_ENUM_(name, value, msg) HOTSWAP_##name = (value),

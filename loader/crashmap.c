@@ -11,10 +11,12 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "loader/lifecycle_int.h"
 #include "loader/loader.h"
@@ -159,5 +161,92 @@ bool ldr_crashmap_find(uintptr_t addr, struct ldr_crash_where *out) {
     }
   }
   atomic_fetch_sub(&readers, 1);
+  return found;
+}
+
+/* ---- any mapping, from /proc/self/maps (async-signal-safe) ------------------------------ */
+
+static uintptr_t hex(const char **p) {
+  uintptr_t v = 0;
+  for (;; (*p)++) {
+    char c = **p;
+    if (c >= '0' && c <= '9')
+      v = v * 16 + (uintptr_t)(c - '0');
+    else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
+      v = v * 16 + (uintptr_t)((c | 0x20) - 'a' + 10);
+    else
+      return v;
+  }
+}
+
+static void skip_field(const char **p) {
+  while (**p == ' ')
+    (*p)++;
+  while (**p != ' ' && **p != '\0')
+    (*p)++;
+  while (**p == ' ')
+    (*p)++;
+}
+
+/* One line of /proc/self/maps: "lo-hi perms offset dev inode [path]". When it holds addr,
+ * its file's base name goes to name and addr's offset in the file to *off. */
+static bool maps_line(const char *line, uintptr_t addr, char *name, size_t n, uintptr_t *off) {
+  const char *p = line;
+  uintptr_t lo = hex(&p);
+  if (*p++ != '-')
+    return false;
+  uintptr_t hi = hex(&p);
+  if (addr < lo || addr >= hi)
+    return false;
+  skip_field(&p); /* perms */
+  uintptr_t foff = hex(&p);
+  skip_field(&p); /* dev */
+  skip_field(&p); /* inode */
+  const char *slash = strrchr(p, '/');
+  const char *base = slash != NULL ? slash + 1 : (*p != '\0' ? p : "anonymous memory");
+  /* A plugin copy the loader mapped: "/memfd:hotswap:libx.so (deleted)" -> "hotswap:libx.so" */
+  if (strncmp(base, "memfd:", 6) == 0)
+    base += 6;
+  size_t len = strlen(base);
+  if (len > 10 && strcmp(base + len - 10, " (deleted)") == 0)
+    len -= 10;
+  size_t k = 0;
+  for (; k + 1 < n && k < len; k++)
+    name[k] = base[k];
+  name[k] = '\0';
+  *off = addr - lo + foff;
+  return true;
+}
+
+bool ldr_maps_object(uintptr_t addr, char *name, size_t n, uintptr_t *off) {
+  int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return false;
+  char buf[4096 + 1];
+  size_t have = 0;
+  bool found = false;
+  for (;;) {
+    ssize_t r = read(fd, buf + have, sizeof(buf) - 1 - have);
+    if (r < 0 && errno == EINTR)
+      continue;
+    bool eof = r <= 0;
+    have += eof ? 0 : (size_t)r;
+    buf[have] = '\0';
+    char *line = buf, *nl;
+    while (!found && (nl = strchr(line, '\n')) != NULL) {
+      *nl = '\0';
+      found = maps_line(line, addr, name, n, off);
+      line = nl + 1;
+    }
+    if (!found && eof && *line != '\0')
+      found = maps_line(line, addr, name, n, off);
+    if (found || eof)
+      break;
+    have = (size_t)(buf + have - line); /* keep the unfinished line */
+    memmove(buf, line, have);
+    if (have >= sizeof(buf) - 1)
+      have = 0; /* a line longer than the buffer: drop it */
+  }
+  close(fd);
   return found;
 }

@@ -101,6 +101,11 @@ __attribute__((format(__printf__, 5, 6))) static int fail(struct txn *t, struct 
   return rc;
 }
 
+/* Around plugin code: which file, which hook (trial.c keeps it for status and the trial). */
+static void enter(const struct item *it, const char *what) {
+  ldr_activity_enter(ldr_basename(it->path), what);
+}
+
 static struct item *find_item(struct txn *t, const char *name) {
   for (size_t i = 0; i < t->n_items; i++) {
     if (strcmp(t->items[i].name, name) == 0)
@@ -430,7 +435,9 @@ static const char *dlopen_reason(const char *fdpath) {
 
 /* Map the snapshot and bind the object's own GOT entries and tables to itself. */
 static int open_snapshot(struct txn *t, struct item *it, struct ldr_version *v) {
+  enter(it, "constructor");
   v->handle = dlopen(v->snap.fdpath, RTLD_NOW | RTLD_LOCAL);
+  ldr_activity_leave();
   if (v->handle == NULL)
     return fail(t, it, "dlopen", HOTSWAP_EDLOPEN, "%s", dlopen_reason(v->snap.fdpath));
   it->opened = true;
@@ -488,7 +495,9 @@ static int open_one(struct txn *t, struct item *it) {
   /* Its state as loaded: what "changed by the program" is measured against later. Out of
    * memory, nothing will be carried out of this version (state stays NULL). */
   ldr_state_capture(v);
+  enter(it, "hotswap_reloadable");
   v->reloadable = v->reloadable_fn != NULL ? v->reloadable_fn() : true;
+  ldr_activity_leave();
   return 0;
 }
 
@@ -504,8 +513,11 @@ static int open_all(struct txn *t) {
 static void export_all(struct txn *t) {
   for (size_t k = 0; k < t->n_load; k++) {
     struct ldr_version *v = t->items[t->load[k]].nv;
-    if (v->export_fn != NULL)
-      v->export_ = v->export_fn();
+    if (v->export_fn == NULL)
+      continue;
+    enter(&t->items[t->load[k]], "hotswap_export");
+    v->export_ = v->export_fn();
+    ldr_activity_leave();
   }
 }
 
@@ -554,7 +566,9 @@ static int import_entry(struct txn *t, struct item *it, const struct hotswap_imp
 
 /* Call one new version's hotswap_import and check what it returns. */
 static int import_list(struct txn *t, struct item *it) {
+  enter(it, "hotswap_import");
   it->imp = it->nv->import_fn != NULL ? it->nv->import_fn() : NULL;
+  ldr_activity_leave();
   size_t n = 0;
   while (it->imp != NULL && it->imp[n].plugin != NULL && n <= MAX_IMPORTS)
     n++;
@@ -682,7 +696,9 @@ static void after_commit(struct txn *t) {
 static int run_hooks(struct txn *t) {
   for (size_t k = 0; k < t->n_load; k++) {
     struct item *it = &t->items[t->load[k]];
+    enter(it, "hotswap_on_load");
     int r = it->nv->on_load != NULL ? it->nv->on_load(t->opts->data) : 0;
+    ldr_activity_leave();
     if (r != 0)
       return fail(t, it, "on_load", HOTSWAP_EHOOK, "hotswap_on_load returned %d", r);
   }
@@ -690,7 +706,9 @@ static int run_hooks(struct txn *t) {
     struct item *it = &t->items[t->load[k]];
     if (it->nv->on_init != NULL) /* it may keep the pointer until its on_free returns */
       ldr_vault_received(it->nv, t->opts->vault);
+    enter(it, "hotswap_on_init");
     int r = it->nv->on_init != NULL ? it->nv->on_init(t->opts->vault) : 0;
+    ldr_activity_leave();
     if (r != 0)
       return fail(t, it, "on_init", HOTSWAP_EHOOK, "hotswap_on_init returned %d", r);
   }
@@ -843,8 +861,10 @@ static void unload_new(struct item *it) {
   if (it->opened && v->adopted) {
     dlclose(v->handle);
   } else if (it->opened) {
+    enter(it, "hotswap_on_free");
     if (v->on_free != NULL)
       v->on_free();
+    ldr_activity_leave();
     dlclose(v->handle);
     /* Keep the memfd (and so its /proc/self/fd/N name) while ld.so still knows an object
      * by that name: reusing the number would make dlopen hand back the stale object. */
@@ -870,6 +890,86 @@ static void rollback(struct txn *t) {
   }
 }
 
+/* The steps that run the new builds' code, from dlopen to on_init. */
+static int load_steps(struct txn *t) {
+  int rc = open_all(t);
+  /* State first: import slots the loader fills next must not be overwritten by the old
+   * version's (which point to the old versions of the plugins imported). */
+  if (rc == 0)
+    rc = carry_all(t);
+  if (rc == 0) {
+    export_all(t);
+    rc = import_all(t);
+  }
+  if (rc == 0)
+    rc = run_hooks(t);
+  return rc;
+}
+
+/* In the trial copy. */
+static int trial_body(void *arg, char *err) {
+  struct txn *t = arg;
+  int rc = load_steps(t);
+  snprintf(err, LDR_ERR_MAX, "%s", rc != 0 ? t->err : "");
+  return rc;
+}
+
+/* The item whose file is `file` (a base name), or the first loading one. */
+static struct item *item_of_file(struct txn *t, const char *file) {
+  for (size_t k = 0; k < t->n_load; k++)
+    if (strcmp(ldr_basename(t->items[t->load[k]].path), file) == 0)
+      return &t->items[t->load[k]];
+  return &t->items[t->load[0]];
+}
+
+/* ldr_trial_run's info: the ELF details of the plugin file being tried. */
+static const struct elf_info *trial_info(void *arg, const char *file) {
+  const struct item *it = item_of_file(arg, file);
+  if (strcmp(ldr_basename(it->path), file) != 0)
+    return NULL;
+  return it->nv != NULL ? it->nv->snap.info : it->snap.info;
+}
+
+/* Step "trial" (opts->trial_ms > 0): load_steps in a forked copy first. Nothing to try
+ * when every new version is an object ld.so loaded already (its code ran). Then one line
+ * per plugin loaded from its snapshot, before its code runs here. */
+static int trial(struct txn *t) {
+  bool fresh = false;
+  for (size_t k = 0; k < t->n_load; k++)
+    fresh = fresh || !t->items[t->load[k]].adopting;
+  if (!fresh)
+    return 0;
+  struct ldr_trial_result r = {.ms = -1};
+  if (t->opts->trial_ms > 0) {
+    int rc = ldr_trial_run(t->opts->trial_ms, trial_body, trial_info, t, &r);
+    if (rc != 0)
+      return fail(t, &t->items[t->load[0]], "trial", rc,
+                  "cannot start the trial copy: %s (set HOTSWAP_LOAD_TIMEOUT_MS=0 to load "
+                  "without a trial)", strerror(-rc));
+    if (!r.returned)
+      return fail(t, item_of_file(t, r.file), "trial", HOTSWAP_ETRIAL,
+                  "%s; this build never ran in the daemon", r.reason);
+    if (r.rc != 0) { /* the same step would fail here: refuse it with that step's error */
+      snprintf(t->err, sizeof(t->err), "%s", r.err);
+      item_of_file(t, r.file)->action = LDR_FAILED;
+      return r.rc;
+    }
+  }
+  for (size_t k = 0; t->opts->loading != NULL && k < t->n_load; k++) {
+    const struct item *it = &t->items[t->load[k]];
+    if (it->adopting)
+      continue;
+    char line[LDR_ERR_MAX];
+    if (r.ms >= 0)
+      snprintf(line, sizeof(line), "loading %s %s (trial passed in %.1f ms)",
+               ldr_basename(it->path), it->new_version, r.ms);
+    else
+      snprintf(line, sizeof(line), "loading %s %s", ldr_basename(it->path), it->new_version);
+    t->opts->loading(line);
+  }
+  return 0;
+}
+
 static int run_steps(struct txn *t, const char *const *paths, size_t n) {
   int rc = 0;
   for (size_t i = 0; rc == 0 && i < n; i++)
@@ -887,17 +987,9 @@ static int run_steps(struct txn *t, const char *const *paths, size_t n) {
     return fail(t, &t->items[t->load[0]], "retire", rc, "%s", why);
   rc = validate_all(t);
   if (rc == 0)
-    rc = open_all(t);
-  /* State first: import slots the loader fills next must not be overwritten by the old
-   * version's (which point to the old versions of the plugins imported). */
+    rc = trial(t);
   if (rc == 0)
-    rc = carry_all(t);
-  if (rc == 0) {
-    export_all(t);
-    rc = import_all(t);
-  }
-  if (rc == 0)
-    rc = run_hooks(t);
+    rc = load_steps(t);
   if (rc == 0)
     rc = commit(t);
   if (rc != 0)
@@ -983,17 +1075,31 @@ static void txn_free(struct txn *t) {
   free(t->load);
 }
 
-/* Take the reload token, waiting for a reload of another thread to finish. Returns 0, or
- * -EDEADLK when this thread already holds it (a plugin hook called ldr_reload). */
-static int token_take(void) {
+/* Take the reload token, waiting for a reload of another thread to finish (at most
+ * within_ms when >= 0). Returns 0, -EDEADLK when this thread already holds it (a plugin hook
+ * called ldr_reload), or -EBUSY when the wait ran out. */
+static int token_take(int within_ms) {
   pthread_t self = pthread_self();
+  struct timespec until;
+  clock_gettime(CLOCK_REALTIME, &until);
+  until.tv_sec += within_ms / 1000;
+  until.tv_nsec += (long)(within_ms % 1000) * 1000000L;
+  if (until.tv_nsec >= 1000000000L)
+    until.tv_sec++, until.tv_nsec -= 1000000000L;
   pthread_mutex_lock(&reg_lock);
   if (reload_busy && pthread_equal(reload_owner, self)) {
     pthread_mutex_unlock(&reg_lock);
     return -EDEADLK;
   }
-  while (reload_busy)
-    pthread_cond_wait(&reload_done, &reg_lock);
+  while (reload_busy) {
+    if (within_ms < 0) {
+      pthread_cond_wait(&reload_done, &reg_lock);
+    } else if (pthread_cond_timedwait(&reload_done, &reg_lock, &until) == ETIMEDOUT &&
+               reload_busy) {
+      pthread_mutex_unlock(&reg_lock);
+      return -EBUSY;
+    }
+  }
   reload_busy = true;
   reload_owner = self;
   pthread_mutex_unlock(&reg_lock);
@@ -1009,7 +1115,9 @@ static void token_give(struct txn *t, int rc) {
   pthread_mutex_unlock(&reg_lock);
 }
 
-int ldr_token_acquire(void) { return token_take(); }
+int ldr_token_acquire(void) { return token_take(-1); }
+
+int ldr_token_acquire_within(int ms) { return token_take(ms); }
 
 void ldr_token_release(void) {
   pthread_mutex_lock(&reg_lock);
@@ -1041,7 +1149,7 @@ int ldr_reload(const char *const *paths, size_t n, const struct ldr_reload_opts 
   static const struct ldr_reload_opts no_opts;
   struct txn t = {.opts = opts != NULL ? opts : &no_opts};
   uint64_t start = ldr_now_ns();
-  int rc = token_take();
+  int rc = token_take(-1);
   if (rc != 0) { /* not a reload: neither counted nor recorded as the last result */
     snprintf(t.err, sizeof(t.err), NESTED_RELOAD_REASON);
     if (rep != NULL) {

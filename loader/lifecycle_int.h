@@ -155,6 +155,8 @@ void ldr_reg_unlock(void);
 /* Take the reload token (waits for a running reload). Returns 0, or -EDEADLK when this
  * thread holds it already (called from inside a plugin hook). */
 int ldr_token_acquire(void);
+/* The same, waiting at most ms: -EBUSY when a reload still runs then. */
+int ldr_token_acquire_within(int ms);
 /* Give it back without recording a reload. */
 void ldr_token_release(void);
 /* CLOCK_MONOTONIC in ns. */
@@ -169,6 +171,29 @@ void ldr_crashmap_committed(struct ldr_version *v, uint64_t generation);
 void ldr_crashmap_remove(struct ldr_version *v);
 /* The content hash its entry recorded (snap.info may be freed by then). */
 uint64_t ldr_crashmap_hash(const struct ldr_version *v);
+
+/* ---- trial.c ---------------------------------------------------------------------------- */
+
+/* Around every call into plugin code on the reloading thread: "libx.so", "constructor". */
+void ldr_activity_enter(const char *file, const char *what);
+void ldr_activity_leave(void);
+
+struct ldr_trial_result {
+  bool returned;          /* body returned in the copy: rc and err are its result */
+  int rc;
+  char err[LDR_ERR_MAX];
+  char file[64];          /* the plugin file whose code ran last in the copy */
+  char what[32];
+  char reason[LDR_ERR_MAX]; /* !returned: "constructor killed by SIGSEGV ... at ..." */
+  double ms;              /* fork to verdict */
+};
+/* Run body(arg, err) in a forked copy of the process, given timeout_ms; info(arg, file)
+ * gives the ELF details of a plugin file being tried (to name a faulting function before
+ * the crash table knows its mapping), or NULL. Returns 0 with
+ * *res filled, or -errno when the copy could not be started (pipe, fork). */
+int ldr_trial_run(int timeout_ms, int (*body)(void *arg, char *err),
+                  const struct elf_info *(*info)(void *arg, const char *file), void *arg,
+                  struct ldr_trial_result *res);
 
 /* ---- retire.c -------------------------------------------------------------------------- */
 

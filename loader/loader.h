@@ -137,6 +137,21 @@ struct ldr_reload_opts {
    * to run the new build". An object without a build-id is accepted. A plugin whose file
    * is not loaded is loaded from its snapshot as usual. */
   bool adopt_loaded;
+  /* > 0: step "trial" (trial.c). Before any new build's code runs in this process, the
+   * steps that run it (dlopen with its IFUNC resolvers and constructors, then
+   * hotswap_reloadable, _export, _import, state carry, _on_load, _on_init) run in a forked
+   * copy, single-threaded, with HOTSWAP_TRIAL=1 in its environment, given trial_ms. A fatal
+   * signal, exit or _exit there, or still running at the deadline, refuses the reload
+   * (HOTSWAP_ETRIAL, "<file>: trial: constructor killed by SIGSEGV (address 0x0) at
+   * libx.so+0x1139", "exit(3) during load, in hotswap_on_load", "still running after 3000 ms
+   * in hotswap_on_init"); a step that fails there (e.g. on_load returns -1) refuses it with
+   * that step's own error. Only when the copy returned cleanly do the steps run here.
+   * 0: no trial. */
+  int trial_ms;
+  /* Told, before the new builds' code first runs in this process, one line per plugin file
+   * loaded from its snapshot: "loading libx.so 1a2b3c4 (trial passed in 2.1 ms)". NULL: not
+   * told. Called on the reloading thread, no lock held. */
+  void (*loading)(const char *line);
 };
 
 /* What a reload did to one plugin. */
@@ -377,8 +392,10 @@ int ldr_retire_reclaim_gens(uint64_t before, size_t *freed);
  * "plugin x did not exist in generation 5", "'f' did not exist in generation 5", "the host
  * registered another extension constructor after generation 5; its versions never filled
  * that extension".
- * Returns 0, HOTSWAP_ENOPREV, -ENOMEM, or -EDEADLK from inside a plugin hook. *generation
- * (may be NULL) gets the new generation's number. Thread-safe (takes the reload token). */
+ * Returns 0, HOTSWAP_ENOPREV, -ENOMEM, -EDEADLK from inside a plugin hook, or -EBUSY when a
+ * reload still runs after 0.5 s ("a reload is still running, in libx.so hotswap_on_init for
+ * 12.0 s; revert after it ends"). *generation (may be NULL) gets the new generation's
+ * number. Thread-safe (takes the reload token). */
 int ldr_revert(uint64_t *generation, char *msg);
 
 /* ---------------------------------------------------------------------------------------
@@ -461,6 +478,28 @@ struct ldr_crash_where {
   uint64_t generation;           /* the generation that committed it */
   uint64_t content_hash;         /* elf_content_hash of its file, 0 when unknown */
 };
+
+/* The mapping of /proc/self/maps holding addr: its file's base name into name (n bytes;
+ * "hotswap:libx.so" for a plugin copy the loader mapped) and addr's offset in that file.
+ * Returns false when none (or no /proc). async-signal-safe: open, read, no allocation. */
+bool ldr_maps_object(uintptr_t addr, char *name, size_t n, uintptr_t *off);
+
+/* ---- plugin code running now, and the trial copy (trial.c) -------------------------- */
+
+/* What plugin code the reloading thread runs now (constructors of a dlopen, a hook). */
+struct ldr_activity {
+  bool running;
+  char file[64];    /* "libx.so" */
+  char what[32];    /* "constructor", "hotswap_on_init", "hotswap_on_free", ... */
+  uint64_t since_ns; /* CLOCK_MONOTONIC */
+};
+/* Copy it to *out; returns out->running. Any thread; never waits for plugin code. */
+bool ldr_activity_get(struct ldr_activity *out);
+/* True in the forked copy of a trial (its fork handlers must do nothing else). */
+bool ldr_trial_child(void);
+/* How the trial copy walks its stack to name the plugin code that called into a system
+ * library that crashed (abort): async-signal-safe, return addresses innermost first. */
+void ldr_set_backtrace(size_t (*fn)(uintptr_t *ips, size_t max));
 
 /* Is addr inside a loaded plugin version (committed, or being loaded by a reload)? Fills
  * *out and returns true when it is. async-signal-safe: no lock, no allocation. */

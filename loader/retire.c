@@ -278,9 +278,12 @@ static bool unload(struct run *run, struct ldr_version **link, struct ldr_versio
   char name[LDR_NAME_MAX + LDR_VERSION_MAX + 1];
   snprintf(name, sizeof(name), "%s %s", v->plugin->name, v->version);
   uint64_t unused_ms = (run->now - v->replaced_ns) / 1000000u;
+  ldr_activity_enter(ldr_basename(v->plugin->path != NULL ? v->plugin->path : v->plugin->name),
+                     "hotswap_on_free");
   if (v->on_free != NULL)
     v->on_free();
-  dlclose(v->handle);
+  dlclose(v->handle); /* destructors */
+  ldr_activity_leave();
   /* Its on_free returned: the vaults it received may be freed (also when it stays mapped,
    * pinned: it runs no hook again). */
   ldr_vault_version_freed(v, true);
@@ -701,13 +704,23 @@ static int revert_locked(uint64_t *generation, char *msg) {
   return rc;
 }
 
+/* How long a revert waits for a running reload before it says so instead (the control
+ * thread answers nothing else meanwhile). */
+#define REVERT_WAIT_MS 500
+
 int ldr_revert(uint64_t *generation, char *msg) {
   msg[0] = '\0';
-  int rc = ldr_token_acquire();
-  if (rc != 0) {
+  int rc = ldr_token_acquire_within(REVERT_WAIT_MS);
+  struct ldr_activity a;
+  if (rc == -EBUSY && ldr_activity_get(&a))
+    snprintf(msg, LDR_ERR_MAX, "a reload is still running, in %s %s for %.1f s; revert "
+             "after it ends", a.file, a.what, (double)(ldr_now_ns() - a.since_ns) / 1e9);
+  else if (rc == -EBUSY)
+    snprintf(msg, LDR_ERR_MAX, "a reload is still running; revert after it ends");
+  else if (rc != 0)
     snprintf(msg, LDR_ERR_MAX, "called from inside a plugin hook");
+  if (rc != 0)
     return rc;
-  }
   rc = revert_locked(generation, msg);
   ldr_token_release();
   return rc;

@@ -476,7 +476,11 @@ static int ask_transfer(const struct carry_ctx *c, const struct elf_state_obj *o
   struct hotswap_transfer t = {.name = o->name, .file = o->file,
                                .old_addr = obj_addr(c->fs, o), .old_size = o->size,
                                .new_addr = obj_addr(c->ts, n), .new_size = n->size};
+  const struct ldr_plugin *p = c->from->plugin;
+  ldr_activity_enter(p != NULL && p->path != NULL ? ldr_basename(p->path) : "plugin",
+                     "hotswap_on_transfer");
   int r = c->to->on_transfer(&t);
+  ldr_activity_leave();
   return r < 0 ? r : r > 0;
 }
 

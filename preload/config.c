@@ -113,7 +113,10 @@ int pre_config_load(struct pre_config *cfg, char *err, size_t n) {
     }
   }
   cfg->probation_ms = 60000;
+  cfg->load_timeout_ms = 3000;
   int prc = env_uint("HOTSWAP_PROBATION_MS", 86400000, &cfg->probation_ms, err, n);
+  if (prc == 0)
+    prc = env_uint("HOTSWAP_LOAD_TIMEOUT_MS", 600000, &cfg->load_timeout_ms, err, n);
   if (prc != 0)
     return prc;
   v = getenv("HOTSWAP_CRASH");

@@ -6,8 +6,10 @@
  *
  * One thread polls the listener and every connection still sending its request (at most
  * MAX_PENDING, each given REQUEST_MS; when full the oldest is dropped), so idle or slow
- * clients never keep `hotswap status` out. A complete request is answered on that thread,
- * one at a time: a `reload` holds the others until its outcome is known. */
+ * clients never keep `hotswap status` out. A complete request is answered on that thread.
+ * A `reload` is handed to the reloader thread and its client waits (at most MAX_WAITING, each
+ * up to RELOAD_WAIT_MS) while the thread goes on answering others: a reload whose plugin
+ * code hangs never keeps `status` or `revert` from being answered. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -28,6 +30,8 @@
 #define MAX_PENDING 32   /* connections still sending their request line */
 #define REQUEST_MS 2000  /* time a client has to send its request line */
 #define REQUEST_MAX 128
+#define MAX_WAITING 32       /* clients waiting for the outcome of a reload */
+#define RELOAD_WAIT_MS 120000 /* then they are told it still runs, and where */
 
 struct pending {
   int fd;
@@ -43,6 +47,15 @@ static pre_control_fn handler;
 static uid_t start_uid, start_euid; /* the uids the daemon started with */
 static bool uids_known;
 static struct pending pend[MAX_PENDING];
+static pre_defer_fn defer_ask;
+static pre_answer_fn defer_answer;
+
+struct waiting {
+  int fd; /* -1: free */
+  uint64_t ticket;
+  long long deadline;
+};
+static struct waiting waiting[MAX_WAITING];
 
 static long long now_ms(void) {
   struct timespec t;
@@ -114,8 +127,37 @@ static void reply_error(int fd, const char *code, const char *message) {
   write_all(fd, buf, (size_t)len);
 }
 
-/* A complete request line on fd: refuse it or answer it, then close fd. */
+static void send_reply(int fd, char *reply) {
+  if (reply != NULL) {
+    write_all(fd, reply, strlen(reply));
+    write_all(fd, "\n", 1);
+    free(reply);
+  }
+}
+
+/* Answer the clients whose reload finished, or that waited RELOAD_WAIT_MS. Returns the
+ * nearest deadline of those still waiting (-1: none). */
+static long long answer_waiting(void) {
+  long long now = now_ms(), next = -1;
+  for (int i = 0; i < MAX_WAITING; i++) {
+    struct waiting *w = &waiting[i];
+    if (w->fd < 0)
+      continue;
+    char *reply = NULL;
+    if (defer_answer(w->ticket, w->deadline <= now, &reply)) {
+      send_reply(w->fd, reply);
+      close_conn(w->fd);
+      w->fd = -1;
+    } else if (next < 0 || w->deadline < next) {
+      next = w->deadline;
+    }
+  }
+  return next;
+}
+
+/* A complete request line on fd: refuse it, answer it, or (a reload) let it wait. */
 static void dispatch(int fd, const char *req) {
+  uint64_t ticket;
   /* Back to blocking for the reply, bounded: a client that never reads it costs at most a
    * few seconds. */
   int fl = fcntl(fd, F_GETFL);
@@ -128,14 +170,17 @@ static void dispatch(int fd, const char *req) {
   if (!peer_allowed(fd)) {
     reply_error(fd, "EACCES", "permission denied: not the daemon's user, the user it "
                 "started as, or root");
+  } else if (defer_ask != NULL && defer_ask(req, &ticket) == 0) {
+    for (int i = 0; i < MAX_WAITING; i++)
+      if (waiting[i].fd < 0) {
+        waiting[i] = (struct waiting){fd, ticket, now_ms() + RELOAD_WAIT_MS};
+        return; /* answered by answer_waiting when the reloader is done */
+      }
+    reply_error(fd, "EBUSY", "too many clients already wait for a reload; it was asked for");
   } else {
     char *reply = NULL;
     handler(req, &reply);
-    if (reply != NULL) {
-      write_all(fd, reply, strlen(reply));
-      write_all(fd, "\n", 1);
-      free(reply);
-    }
+    send_reply(fd, reply);
   }
   close_conn(fd);
 }
@@ -195,12 +240,15 @@ static int accept_one(int lfd) {
 
 static void *control_main(void *arg) {
   int lfd = (int)(intptr_t)arg;
-  struct pollfd pf[1 + MAX_PENDING];
-  int idx[1 + MAX_PENDING];
+  struct pollfd pf[2 + MAX_PENDING];
+  int idx[2 + MAX_PENDING];
   for (;;) {
-    long long now = now_ms(), next = -1;
+    long long next = defer_answer != NULL ? answer_waiting() : -1;
+    long long now = now_ms();
     int n = 0;
     pf[n++] = (struct pollfd){.fd = lfd, .events = POLLIN};
+    int done = pre_reload_done_fd();
+    pf[n++] = (struct pollfd){.fd = done, .events = POLLIN};
     for (int i = 0; i < MAX_PENDING; i++) {
       if (pend[i].fd < 0)
         continue;
@@ -220,7 +268,11 @@ static void *control_main(void *arg) {
       continue;
     if (pf[0].revents & (POLLERR | POLLHUP | POLLNVAL))
       return NULL; /* the listener was closed: pre_control_stop */
-    for (int k = 1; k < n; k++)
+    uint64_t count;
+    if ((pf[1].revents & POLLIN) && read(done, &count, sizeof(count)) < 0) {
+      /* another read emptied it: answer_waiting looks anyway */
+    }
+    for (int k = 2; k < n; k++)
       if (pf[k].revents != 0)
         feed(&pend[idx[k]]);
     if (pf[0].revents & POLLIN) {
@@ -285,6 +337,8 @@ int pre_control_start(const char *path, pre_control_fn fn, char *err, size_t n) 
     goto fail;
   for (int i = 0; i < MAX_PENDING; i++)
     pend[i].fd = -1;
+  for (int i = 0; i < MAX_WAITING; i++)
+    waiting[i].fd = -1;
   listen_fd = fd;
   pre_fd_guard(fd);
   handler = fn;
@@ -319,9 +373,19 @@ void pre_control_stop(void) {
     for (int i = 0; i < MAX_PENDING; i++)
       if (pend[i].fd >= 0)
         drop(&pend[i]);
+    for (int i = 0; i < MAX_WAITING; i++)
+      if (waiting[i].fd >= 0) {
+        close_conn(waiting[i].fd);
+        waiting[i].fd = -1;
+      }
   }
   pre_fd_unguard(fd);
   close(fd);
+}
+
+void pre_control_defer(pre_defer_fn ask, pre_answer_fn answer) {
+  defer_ask = ask;
+  defer_answer = answer;
 }
 
 const char *pre_control_path(void) { return listen_fd >= 0 ? sock_path : NULL; }

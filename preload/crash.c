@@ -94,88 +94,6 @@ static void put_sym(struct line *l, const char *sym, uintptr_t off) {
   put_uint(l, off, 16);
 }
 
-/* ---- where an address is ----------------------------------------------------------- */
-
-static uintptr_t hex(const char **p) {
-  uintptr_t v = 0;
-  for (;; (*p)++) {
-    char c = **p;
-    if (c >= '0' && c <= '9')
-      v = v * 16 + (uintptr_t)(c - '0');
-    else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
-      v = v * 16 + (uintptr_t)((c | 0x20) - 'a' + 10);
-    else
-      return v;
-  }
-}
-
-static void skip_field(const char **p) {
-  while (**p == ' ')
-    (*p)++;
-  while (**p != ' ' && **p != '\0')
-    (*p)++;
-  while (**p == ' ')
-    (*p)++;
-}
-
-/* One line of /proc/self/maps: "lo-hi perms offset dev inode [path]". When it holds addr,
- * its file's base name goes to name and addr's offset in the file to *off. */
-static bool maps_line(const char *line, uintptr_t addr, char *name, size_t n, uintptr_t *off) {
-  const char *p = line;
-  uintptr_t lo = hex(&p);
-  if (*p++ != '-')
-    return false;
-  uintptr_t hi = hex(&p);
-  if (addr < lo || addr >= hi)
-    return false;
-  skip_field(&p); /* perms */
-  uintptr_t foff = hex(&p);
-  skip_field(&p); /* dev */
-  skip_field(&p); /* inode */
-  const char *slash = strrchr(p, '/');
-  const char *base = slash != NULL ? slash + 1 : (*p != '\0' ? p : "anonymous memory");
-  size_t k = 0;
-  for (; k + 1 < n && base[k] != '\0'; k++)
-    name[k] = base[k];
-  name[k] = '\0';
-  *off = addr - lo + foff;
-  return true;
-}
-
-/* The mapping of /proc/self/maps holding addr. Returns false when none (or no /proc). */
-static bool maps_object(uintptr_t addr, char *name, size_t n, uintptr_t *off) {
-  int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return false;
-  char buf[4096 + 1];
-  size_t have = 0;
-  bool found = false;
-  for (;;) {
-    ssize_t r = read(fd, buf + have, sizeof(buf) - 1 - have);
-    if (r < 0 && errno == EINTR)
-      continue;
-    bool eof = r <= 0;
-    have += eof ? 0 : (size_t)r;
-    buf[have] = '\0';
-    char *line = buf, *nl;
-    while (!found && (nl = strchr(line, '\n')) != NULL) {
-      *nl = '\0';
-      found = maps_line(line, addr, name, n, off);
-      line = nl + 1;
-    }
-    if (!found && eof && *line != '\0')
-      found = maps_line(line, addr, name, n, off);
-    if (found || eof)
-      break;
-    have = (size_t)(buf + have - line); /* keep the unfinished line */
-    memmove(buf, line, have);
-    if (have >= sizeof(buf) - 1)
-      have = 0; /* a line longer than the buffer: drop it */
-  }
-  close(fd);
-  return found;
-}
-
 static void put_since(struct line *l, const struct ldr_crash_where *w) {
   if (w->committed_ns == 0) {
     put(l, " (being loaded by a reload, not committed)");
@@ -210,7 +128,7 @@ static void put_plugin(struct line *l, const struct ldr_crash_where *w) {
 static bool system_object(uintptr_t addr) {
   char name[128];
   uintptr_t off;
-  if (!maps_object(addr, name, sizeof(name), &off))
+  if (!ldr_maps_object(addr, name, sizeof(name), &off))
     return false;
   static const char *const sys[] = {"libc.so", "libm.so", "libstdc++.so", "libgcc_s.so",
                                     "ld-linux", "libpthread.so", "libdl.so", "libcrypto.so",
@@ -273,7 +191,7 @@ static bool describe(struct line *l, int signo, const siginfo_t *info, const voi
   char obj[128];
   uintptr_t off;
   put(l, " in ");
-  if (pc != 0 && maps_object(pc, obj, sizeof(obj), &off))
+  if (pc != 0 && ldr_maps_object(pc, obj, sizeof(obj), &off))
     put_sym(l, obj, off);
   else
     put_uint(l, pc, 16);
@@ -337,7 +255,9 @@ static void on_fatal(int signo, siginfo_t *info, void *uctx) {
   struct sigaction app = o->slots[atomic_load_explicit(&o->slot, memory_order_acquire)];
   bool sent = info->si_code <= 0; /* kill, sigqueue, raise, abort: not re-executed */
   bool ignored = !(app.sa_flags & SA_SIGINFO) && app.sa_handler == SIG_IGN;
-  if (!(sent && ignored) && atomic_exchange(&reported, 1) == 0) {
+  /* A trial copy of the process (loader/trial.c) reports its own faults: no line in the
+   * daemon's log, no crash record. */
+  if (!ldr_trial_child() && !(sent && ignored) && atomic_exchange(&reported, 1) == 0) {
     struct line l = {.n = 0};
     struct ldr_crash_where w;
     bool blamed = describe(&l, signo, info, uctx, &w);

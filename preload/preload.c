@@ -66,25 +66,38 @@ int pre_thread_start(pthread_t *t, void *(*fn)(void *), void *arg) {
 }
 
 static void on_control(const char *request, char **reply) {
-  struct pre_outcome o;
   if (strcmp(request, "status") == 0) {
     struct pre_summary s;
     pre_reload_summary(&s);
     *reply = pre_status_json(&s);
-  } else if (strcmp(request, "reload") == 0) {
-    int rc = pre_reload_request(120000, &o);
-    if (rc == 0) {
-      *reply = pre_outcome_json(&o);
-    } else {
-      *reply = strdup("{\"ok\":false,\"error\":\"ETIMEDOUT\",\"message\":\"reload did not "
-                      "finish within 120 s\"}");
-    }
   } else if (strcmp(request, "revert") == 0) {
     *reply = pre_revert_json();
   } else {
     *reply = strdup("{\"ok\":false,\"error\":\"EINVAL\",\"message\":\"unknown request; "
                     "expected status, reload or revert\"}");
   }
+}
+
+static int ask_reload(const char *request, uint64_t *ticket) {
+  return strcmp(request, "reload") == 0 ? pre_reload_ask(ticket) : -ENOENT;
+}
+
+static bool answer_reload(uint64_t ticket, bool expired, char **reply) {
+  struct pre_outcome o;
+  if (pre_reload_answer(ticket, &o)) {
+    *reply = pre_outcome_json(&o);
+    return true;
+  }
+  if (!expired)
+    return false;
+  char msg[512] = "reload did not finish within 120 s";
+  struct pre_summary s;
+  pre_reload_summary(&s);
+  size_t len = strlen(msg);
+  if (pre_running_text(&s, msg + len + 2, sizeof(msg) - len - 2))
+    msg[len] = ':', msg[len + 1] = ' ';
+  *reply = pre_json_error("ETIMEDOUT", msg);
+  return true;
 }
 
 static bool exec_child(void) {
@@ -101,6 +114,7 @@ static void at_exit(void) { pre_control_stop(); }
 
 static void start_control(void) {
   char err[512];
+  pre_control_defer(ask_reload, answer_reload);
   if (pre_control_start(config.control_path, on_control, err, sizeof(err)) != 0)
     pre_log("%s; `hotswap reload` and `hotswap status` cannot reach this process "
             "(kill -%s still reloads)", err, sigabbrev_np(config.signo));
@@ -118,8 +132,8 @@ static void *child_control_main(void *arg) {
 }
 
 static void after_fork_child(void) {
-  if (!active)
-    return;
+  if (!active || ldr_trial_child())
+    return; /* a trial copy (loader/trial.c) runs no thread of the shim, and ends soon */
   /* OWNER_ENV keeps the pid of the process that ran the constructor: a forked child that
    * exec()s then finds a pid other than its own and stays inert. */
   char pid[24];
@@ -175,6 +189,7 @@ __attribute__((constructor)) static void pre_init(void) {
   int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   pre_fd_guard(fd);
   ldr_set_fd_hooks(pre_fd_guard, pre_fd_unguard); /* snapshot memfds */
+  ldr_set_backtrace(pre_stacks_backtrace);        /* a trial copy names abort()'s caller */
   if (fd < 0 || (rc = pre_signal_install(config.signo, fd)) != 0) {
     pre_log("cannot take over SIG%s: %s; reloads disabled", sigabbrev_np(config.signo),
             strerror(fd < 0 ? errno : -rc));

@@ -77,6 +77,7 @@ struct pre_config {
   int state_policy;      /* HOTSWAP_STATE: enum ldr_state_policy (carry, strict, fresh) */
   bool crash_report;     /* HOTSWAP_CRASH, default 1: take fatal signals to name the build */
   unsigned probation_ms; /* HOTSWAP_PROBATION_MS, default 60000; 0: no last-known-good */
+  unsigned load_timeout_ms; /* HOTSWAP_LOAD_TIMEOUT_MS, default 3000; 0: no trial load */
 };
 
 /* Read the HOTSWAP_* variables. Returns 0; -ENOENT when HOTSWAP_PLUGINS is unset or empty
@@ -113,6 +114,13 @@ typedef void (*pre_control_fn)(const char *request, char **reply);
  * answers on (its process was killed) is replaced; a name a live process answers on is left
  * to it: -EADDRINUSE. Returns 0 or -errno with a reason in err. */
 int pre_control_start(const char *path, pre_control_fn fn, char *err, size_t n);
+/* Requests answered later (a reload): ask returns 0 and a ticket when it takes the request
+ * (non-zero: the request goes to the pre_control_fn); answer(ticket, expired, &reply) gives
+ * the reply when it is ready (true), or, once the client waited too long (expired), what
+ * to tell it then. pre_reload_done_fd() wakes the control thread to ask again. */
+typedef int (*pre_defer_fn)(const char *request, uint64_t *ticket);
+typedef bool (*pre_answer_fn)(uint64_t ticket, bool expired, char **reply);
+void pre_control_defer(pre_defer_fn ask, pre_answer_fn answer);
 /* Close the socket; the process that bound it also removes the file. */
 void pre_control_stop(void);
 /* Path being served, NULL when none. */
@@ -147,16 +155,30 @@ void pre_reloader_init(const struct pre_config *cfg, int fd);
 int pre_reloader_start(void);
 /* The first load, on the calling thread, before the reloader thread starts ("start"). */
 void pre_start_now(struct pre_outcome *out);
-/* Ask the reloader thread for a reload and wait up to timeout_ms for one that started
- * after the request. Returns 0 with *out filled, or -ETIMEDOUT. */
-int pre_reload_request(int timeout_ms, struct pre_outcome *out);
+/* Ask the reloader thread for a reload; *ticket identifies the request. Returns 0 or
+ * -errno. The control thread waits for the answer without blocking (see below). */
+int pre_reload_ask(uint64_t *ticket);
+/* Has a reload that started after request `ticket` finished? Then true, *out its outcome. */
+bool pre_reload_answer(uint64_t ticket, struct pre_outcome *out);
+/* An eventfd the reloader writes after each reload that served requests (-1: none). */
+int pre_reload_done_fd(void);
 /* What `status` shows: the start-up load, the last reload (number 0 before any) and the
  * reloads attempted and refused since start-up (start-up itself not counted). */
 struct pre_summary {
   struct pre_outcome start, last;
   unsigned reloads, failures;
+  bool running;               /* a load runs now: reload running_number (0: start-up) */
+  unsigned running_number;
+  uint64_t running_since_ns;  /* CLOCK_MONOTONIC */
 };
 void pre_reload_summary(struct pre_summary *s);
+/* CLOCK_MONOTONIC in ns. */
+uint64_t pre_now_ns(void);
+/* "reload 3 running for 12.0 s, in libx.so hotswap_on_init for 11.9 s" into buf when a load
+ * or a retirement runs plugin code now (true), for an answer that cannot wait for it. */
+bool pre_running_text(const struct pre_summary *s, char *buf, size_t n);
+/* {"ok":false,"error":"<code>","message":"<message>"}, malloc'd (NULL: no memory). */
+char *pre_json_error(const char *code, const char *message);
 /* In a forked child: new state, new thread, woken by `fd`. */
 void pre_reloader_after_fork(int fd);
 

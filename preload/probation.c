@@ -51,12 +51,6 @@ static size_t n_watches;
 static char fallback[2048]; /* what the last substitution did, for status */
 static int notify_fd = -1;  /* inotify on the state folder: another process's crash record */
 
-static uint64_t now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* mkdir -p with mode 0700 for the folders it creates. */
 static int make_dirs(const char *path) {
   char buf[PATH_MAX + 16];
@@ -389,14 +383,14 @@ void pre_probation_committed(const struct ldr_report *rep, char *const *paths, s
     snprintf(w->name, sizeof(w->name), "%s", p->name);
     snprintf(w->file, sizeof(w->file), "%.255s", pre_basename(p->path));
     snprintf(w->version, sizeof(w->version), "%s", p->new_version);
-    w->deadline_ns = now_ns() + (uint64_t)probation_ms * 1000000u;
+    w->deadline_ns = pre_now_ns() + (uint64_t)probation_ms * 1000000u;
   }
   pthread_mutex_unlock(&lock);
 }
 
 long pre_probation_next_ms(void) {
   long ms = -1;
-  uint64_t now = now_ns();
+  uint64_t now = pre_now_ns();
   pthread_mutex_lock(&lock);
   for (size_t k = 0; k < n_watches; k++) {
     long left = watches[k].deadline_ns > now
@@ -485,7 +479,7 @@ static void promote(const struct watch *w) {
 void pre_probation_tick(void) {
   struct watch due[MAX_WATCH];
   size_t n_due = 0;
-  uint64_t now = now_ns();
+  uint64_t now = pre_now_ns();
   pthread_mutex_lock(&lock);
   for (size_t k = 0; k < n_watches; k++)
     if (watches[k].deadline_ns <= now) {
@@ -504,7 +498,7 @@ void pre_probation_status(struct pre_probation_info *out) {
   out->enabled = enabled;
   if (!enabled)
     return;
-  uint64_t now = now_ns();
+  uint64_t now = pre_now_ns();
   pthread_mutex_lock(&lock);
   for (size_t k = 0; k < n_watches && out->n_watch < PRE_PROBATION_SHOWN; k++) {
     struct pre_probation_watch *w = &out->watch[out->n_watch++];

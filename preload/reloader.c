@@ -21,14 +21,21 @@
 
 static const struct pre_config *config;
 static int wake_fd = -1;
+static int done_fd = -1; /* eventfd written after each reload that served requests */
 static pthread_mutex_t state_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t state_cond = PTHREAD_COND_INITIALIZER;
 static uint64_t requested; /* reload requests from the control socket so far */
 static uint64_t completed; /* requests covered by finished reloads */
 /* Under state_lock: the start-up load, the last reload after it, and the counters the
  * status shows. Start-up is not a reload: reload 1 is the first one asked for after it. */
 static struct pre_outcome start, last;
 static unsigned n_reloads, n_failures;
+static bool running; /* a load runs: number `running_number`, since running_since */
+static unsigned running_number;
+static uint64_t running_since;
+static char loading_label[32]; /* the running load's "reload N", for loading_line */
+
+/* The loader's line before the new builds' code runs here (it may hang there). */
+static void loading_line(const char *line) { pre_log("%s: %s", loading_label, line); }
 
 /* After a commit: record adopted objects, then point every other object's GOT entries
  * that bind to them at trampolines (new objects may have appeared since last time). */
@@ -50,12 +57,15 @@ static void transact(char *const *paths, size_t n, struct pre_outcome *out) {
   struct ldr_report rep;
   char label[32];
   pre_outcome_label(out, label, sizeof(label));
+  snprintf(loading_label, sizeof(loading_label), "%s", label);
   /* A plugin the dynamic linker already loaded for the daemon (retrofit) is adopted as it
    * is: that copy is generation 0. */
   struct hotswap_vault *vault = ldr_vault_stage(); /* NULL (no memory): none this time */
   struct ldr_reload_opts opts = {.adopt_loaded = true, .allow_insecure = config->insecure_ok,
                                  .vault = vault,
-                                 .state = (enum ldr_state_policy)config->state_policy};
+                                 .state = (enum ldr_state_policy)config->state_policy,
+                                 .trial_ms = (int)config->load_timeout_ms,
+                                 .loading = loading_line};
   if (config->insecure_ok)
     pre_log("WARNING: HOTSWAP_INSECURE=1: plugin files and folders that other users can "
             "write are loaded anyway");
@@ -83,6 +93,9 @@ static void load_now(bool is_start, struct pre_outcome *out) {
   out->start = is_start;
   pthread_mutex_lock(&state_lock);
   out->number = is_start ? 0 : n_reloads + 1;
+  running = true;
+  running_number = out->number;
+  running_since = pre_now_ns();
   pthread_mutex_unlock(&state_lock);
   if (config->sd_notify)
     pre_notify_reloading(config->notify_socket);
@@ -108,6 +121,7 @@ static void load_now(bool is_start, struct pre_outcome *out) {
   pre_paths_free(paths);
   pre_paths_free(alt);
   pthread_mutex_lock(&state_lock);
+  running = false;
   if (is_start) {
     start = *out;
   } else {
@@ -122,12 +136,21 @@ static void load_now(bool is_start, struct pre_outcome *out) {
 
 void pre_start_now(struct pre_outcome *out) { load_now(true, out); }
 
+uint64_t pre_now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 void pre_reload_summary(struct pre_summary *s) {
   pthread_mutex_lock(&state_lock);
   s->start = start;
   s->last = last;
   s->reloads = n_reloads;
   s->failures = n_failures;
+  s->running = running;
+  s->running_number = running_number;
+  s->running_since_ns = running_since;
   pthread_mutex_unlock(&state_lock);
 }
 
@@ -209,8 +232,11 @@ static void *reloader_main(void *arg) {
 
     pthread_mutex_lock(&state_lock);
     completed = covers;
-    pthread_cond_broadcast(&state_cond);
     pthread_mutex_unlock(&state_lock);
+    uint64_t one = 1;
+    if (done_fd >= 0 && write(done_fd, &one, sizeof(one)) < 0) {
+      /* EAGAIN: the counter is full of unread wake-ups; the control thread reads them */
+    }
     next_ms = retire_now(); /* after the answer: a stack check may take up to 100 ms */
   }
   return NULL;
@@ -232,52 +258,57 @@ static void retire_setup(const struct pre_config *cfg) {
   ldr_retire_configure(&o);
 }
 
+static void open_done_fd(void) {
+  done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (done_fd >= 0)
+    pre_fd_guard(done_fd);
+}
+
 void pre_reloader_init(const struct pre_config *cfg, int fd) {
   config = cfg;
   wake_fd = fd;
+  open_done_fd();
   retire_setup(cfg);
 }
+
+int pre_reload_done_fd(void) { return done_fd; }
 
 int pre_reloader_start(void) {
   pthread_t t;
   return pre_thread_start(&t, reloader_main, NULL);
 }
 
-int pre_reload_request(int timeout_ms, struct pre_outcome *out) {
+int pre_reload_ask(uint64_t *ticket) {
   uint64_t one = 1;
-  struct timespec until;
-  clock_gettime(CLOCK_REALTIME, &until);
-  until.tv_sec += timeout_ms / 1000;
-  until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-  if (until.tv_nsec >= 1000000000L)
-    until.tv_sec++, until.tv_nsec -= 1000000000L;
-
   pthread_mutex_lock(&state_lock);
-  uint64_t mine = ++requested;
+  *ticket = ++requested;
   pthread_mutex_unlock(&state_lock);
   if (write(wake_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
     return -errno;
-  int rc = 0;
+  return 0;
+}
+
+bool pre_reload_answer(uint64_t ticket, struct pre_outcome *out) {
   pthread_mutex_lock(&state_lock);
-  while (completed < mine && rc == 0)
-    rc = pthread_cond_timedwait(&state_cond, &state_lock, &until);
-  if (completed >= mine) {
+  bool done = completed >= ticket;
+  if (done)
     *out = last;
-    rc = 0;
-  } else {
-    rc = -ETIMEDOUT;
-  }
   pthread_mutex_unlock(&state_lock);
-  return rc;
+  return done;
 }
 
 void pre_reloader_after_fork(int fd) {
   /* The child has no reloader thread and the locks may be held by a thread that no longer
    * exists: start over. */
   pthread_mutex_init(&state_lock, NULL);
-  pthread_cond_init(&state_cond, NULL);
   requested = completed = 0;
+  running = false;
   wake_fd = fd;
+  if (done_fd >= 0) { /* the parent's: its control thread is not here */
+    pre_fd_unguard(done_fd);
+    close(done_fd);
+  }
+  open_done_fd();
   pre_probation_after_fork();
   pthread_t t;
   if (pre_thread_start(&t, reloader_main, NULL) != 0)

@@ -301,6 +301,74 @@ static void probation_fields(struct jbuf *b) {
   free(pi);
 }
 
+/* What runs on the reloader thread now: a load ("reload 3", since when) and the plugin code
+ * in it, or an old version's hotswap_on_free ("retirement"). False when nothing runs. */
+struct running {
+  char label[32];
+  uint64_t for_ms;
+  bool in_code;
+  struct ldr_activity a;
+  uint64_t in_for_ms;
+};
+
+static bool running_now(const struct pre_summary *s, struct running *r) {
+  r->in_code = ldr_activity_get(&r->a);
+  if (!s->running && !r->in_code)
+    return false;
+  uint64_t now = pre_now_ns();
+  snprintf(r->label, sizeof(r->label), "retirement");
+  struct pre_outcome o = {.start = s->running_number == 0, .number = s->running_number};
+  if (s->running)
+    pre_outcome_label(&o, r->label, sizeof(r->label));
+  uint64_t since = s->running ? s->running_since_ns : r->a.since_ns;
+  r->for_ms = (now - since) / 1000000u;
+  r->in_for_ms = r->in_code ? (now - r->a.since_ns) / 1000000u : 0;
+  return true;
+}
+
+bool pre_running_text(const struct pre_summary *s, char *buf, size_t n) {
+  struct running r;
+  if (!running_now(s, &r))
+    return false;
+  int len = snprintf(buf, n, "%s running for %.1f s", r.label, (double)r.for_ms / 1000);
+  if (r.in_code && len > 0 && (size_t)len < n)
+    snprintf(buf + len, n - (size_t)len, ", in %s %s for %.1f s", r.a.file, r.a.what,
+             (double)r.in_for_ms / 1000);
+  return true;
+}
+
+/* "running": {"label":"reload 3","for_ms":12000,"file":"libx.so","in":"hotswap_on_init",
+ * "in_for_ms":11900} (file, in and in_for_ms while plugin code runs), or null. */
+static void running_fields(struct jbuf *b, const struct pre_summary *s) {
+  jlit(b, "],\"running\":");
+  struct running r;
+  if (!running_now(s, &r)) {
+    jlit(b, "null");
+    return;
+  }
+  jlit(b, "{\"label\":");
+  jstr(b, r.label);
+  jfmt(b, ",\"for_ms\":%llu", (unsigned long long)r.for_ms);
+  if (r.in_code) {
+    jlit(b, ",\"file\":");
+    jstr(b, r.a.file);
+    jlit(b, ",\"in\":");
+    jstr(b, r.a.what);
+    jfmt(b, ",\"in_for_ms\":%llu", (unsigned long long)r.in_for_ms);
+  }
+  jlit(b, "}");
+}
+
+char *pre_json_error(const char *code, const char *message) {
+  struct jbuf b = {0};
+  jlit(&b, "{\"ok\":false,\"error\":");
+  jstr(&b, code);
+  jlit(&b, ",\"message\":");
+  jstr(&b, message);
+  jlit(&b, "}");
+  return jdone(&b);
+}
+
 char *pre_status_json(const struct pre_summary *s) {
   struct ldr_status st;
   if (ldr_status_get(&st) != 0)
@@ -327,9 +395,10 @@ char *pre_status_json(const struct pre_summary *s) {
     old_versions(&b, p);
     jlit(&b, "}");
   }
+  running_fields(&b, s);
   const struct pre_outcome *done[2] = {&s->start, &s->last};
   for (int i = 0; i < 2; i++) {
-    jlit(&b, i == 0 ? "],\"start\":" : ",\"last_reload\":");
+    jlit(&b, i == 0 ? ",\"start\":" : ",\"last_reload\":");
     if (done[i]->message[0] != '\0') {
       jlit(&b, "{");
       outcome_fields(&b, done[i]);

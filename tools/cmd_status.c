@@ -63,6 +63,9 @@ static void print_status(const struct jr *doc) {
   for (size_t i = 0; on && on->type == JR_ARRAY && i < on->n; i++)
     printf("  %s %s on probation: %.1f s left\n", jr_str(&on->kids[i], "file"),
            jr_str(&on->kids[i], "version"), jr_num(&on->kids[i], "remaining_ms") / 1000.0);
+  char running[512];
+  if (cc_running_text(doc, running, sizeof(running)))
+    printf("%s\n", running); /* e.g. a hook that hangs */
   const struct jr *start = jr_get(doc, "start"), *last = jr_get(doc, "last_reload");
   if (start != NULL && start->type == JR_OBJECT)
     printf("%s\n", jr_str(start, "message")); /* "start ok in ...", "start rejected: ..." */

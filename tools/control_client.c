@@ -215,6 +215,32 @@ int cc_request(const char *sock, pid_t pid, const char *request, int timeout_ms,
   return 0;
 }
 
+bool cc_running_text(const struct jr *doc, char *buf, size_t n) {
+  const struct jr *r = jr_get(doc, "running");
+  if (r == NULL || r->type != JR_OBJECT)
+    return false;
+  int len = snprintf(buf, n, "%s running for %.1f s", jr_str(r, "label"),
+                     jr_num(r, "for_ms") / 1000.0);
+  if (jr_get(r, "in") != NULL && len > 0 && (size_t)len < n)
+    snprintf(buf + len, n - (size_t)len, ", in %s %s for %.1f s", jr_str(r, "file"),
+             jr_str(r, "in"), jr_num(r, "in_for_ms") / 1000.0);
+  return true;
+}
+
+/* After a request that got no answer in time: what the daemon's reloader is busy with, from
+ * a quick `status` (the control thread answers it even while plugin code hangs). */
+static void say_running(const char *sock, pid_t pid, char *err, size_t errn) {
+  char *reply = NULL, why[256], text[512];
+  if (cc_request(sock, pid, "status", 2000, &reply, why, sizeof(why)) != 0)
+    return;
+  struct jr *doc = jr_parse(reply);
+  size_t len = strlen(err);
+  if (doc != NULL && cc_running_text(doc, text, sizeof(text)))
+    snprintf(err + len, errn - len, "; the daemon is busy: %.300s", text);
+  jr_free(doc);
+  free(reply);
+}
+
 int cc_ask(const char *cmd, const char *pid_arg, const char *request, int timeout_ms,
            char **reply, struct jr **doc) {
   pid_t pid = cc_parse_pid(pid_arg);
@@ -228,7 +254,10 @@ int cc_ask(const char *cmd, const char *pid_arg, const char *request, int timeou
     fprintf(stderr, "hotswap %s: %s\n", cmd, why);
     return 2;
   }
-  if (cc_request(sock, pid, request, timeout_ms, reply, err, sizeof(err)) != 0) {
+  int qrc = cc_request(sock, pid, request, timeout_ms, reply, err, sizeof(err));
+  if (qrc == -ETIMEDOUT && strcmp(request, "status") != 0)
+    say_running(sock, pid, err, sizeof(err));
+  if (qrc != 0) {
     if (found > 0) /* guessed the default name: say why it was a guess */
       fprintf(stderr, "hotswap %s: %s; %s\n", cmd, why, err);
     else

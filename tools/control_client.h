@@ -2,6 +2,7 @@
 #ifndef HOTSWAP_TOOLS_CONTROL_CLIENT_H
 #define HOTSWAP_TOOLS_CONTROL_CLIENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <sys/types.h>
@@ -29,6 +30,9 @@ struct jr;
  * not a number (the caller prints its usage). */
 int cc_ask(const char *cmd, const char *pid_arg, const char *request, int timeout_ms,
            char **reply, struct jr **doc);
+/* "reload 3 running for 12.0 s, in libx.so hotswap_on_init for 11.9 s" from a status
+ * answer's "running" into buf; false when nothing runs. */
+bool cc_running_text(const struct jr *doc, char *buf, size_t n);
 
 /* The whole of `hotswap reload` and `hotswap revert` but their usage text: parse
  * [--timeout S] [--json] [--help] PID, send the request named `cmd`, print the daemon's

@@ -2,9 +2,15 @@
  * (two good builds), 3 with -DHANDLER_BROKEN, which drops handle_stats: the shim must
  * refuse it and keep the running version serving; 5 whose on_load fails, 7 whose on_load
  * waits for a file (HANDLER_HOLD); 8 (HANDLER_CRASH) passes every check and crashes the
- * daemon on one route: /div/A/0 reads through a bad pointer, /add/666/666 calls abort(). */
+ * daemon on one route: /div/A/0 reads through a bad pointer, /add/666/666 calls abort().
+ * HANDLER_FAULT="<where>:<how>" builds break at load (tests/shim/faults.tsv): where is ctor,
+ * on_load or on_init; how is segv, abort, exit (exit(3)) or hang.
+ * In the shim's trial copy of the daemon (HOTSWAP_TRIAL=1 in its environment) the fixture
+ * writes no event and does not hold: as a plugin with side effects should. */
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,7 +113,7 @@ int handle_block(char *out, size_t n, const char *fifo) {
 static char tag[64];
 
 static void event(const char *what) {
-  const char *path = getenv("HANDLER_EVENTS");
+  const char *path = getenv("HOTSWAP_TRIAL") == NULL ? getenv("HANDLER_EVENTS") : NULL;
   int fd = path != NULL ? open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600) : -1;
   if (fd < 0)
     return;
@@ -136,7 +142,7 @@ int hotswap_on_load(void *data);
 int hotswap_on_load(void *data) {
   (void)data;
   const char *hold = getenv("HANDLER_HOLD");
-  if (hold == NULL)
+  if (hold == NULL || getenv("HOTSWAP_TRIAL") != NULL)
     return 0;
   char waiting[4096];
   snprintf(waiting, sizeof(waiting), "%s.waiting", hold);
@@ -157,5 +163,42 @@ int hotswap_on_load(void *data);
 int hotswap_on_load(void *data) {
   (void)data;
   return -5;
+}
+#endif
+
+#ifdef HANDLER_FAULT
+/* Break here when this build's HANDLER_FAULT names `where`. */
+static void fault_at(const char *where) {
+  const char *f = HANDLER_FAULT;
+  size_t n = strlen(where);
+  if (strncmp(f, where, n) != 0 || f[n] != ':')
+    return;
+  const char *how = f + n + 1;
+  if (strcmp(how, "segv") == 0)
+    *(volatile int *)(uintptr_t)0 = 1;
+  else if (strcmp(how, "abort") == 0)
+    abort();
+  else if (strcmp(how, "exit") == 0)
+    exit(3);
+  else if (strcmp(how, "hang") == 0)
+    for (;;)
+      pause();
+}
+
+__attribute__((constructor)) static void fault_ctor(void) { fault_at("ctor"); }
+
+int hotswap_on_load(void *data);
+int hotswap_on_load(void *data) {
+  (void)data;
+  fault_at("on_load");
+  return 0;
+}
+
+struct hotswap_vault;
+int hotswap_on_init(struct hotswap_vault *vault);
+int hotswap_on_init(struct hotswap_vault *vault) {
+  (void)vault;
+  fault_at("on_init");
+  return 0;
 }
 #endif

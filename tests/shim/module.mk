@@ -127,3 +127,14 @@ TESTS += tests/shim/test_holders.sh
 .PHONY: shim-check
 shim-check: all $(TEST_DEPS)
 	$(Q)BUILD=$(BUILD) tests/run.sh $(filter tests/shim/%,$(TESTS))
+# --- issue 13: bad builds never take the daemon down (tests/shim/faults.tsv lists them) ----
+FAULT_CASES := $(shell awk -F'\t' '!/^\#/ && NF {print $$1}' tests/shim/faults.tsv)
+FAULT_HANDLERS := $(foreach c,$(FAULT_CASES),$(SHIM_T)/faults/$(c)/libhandler.so)
+$(SHIM_T)/faults/%/libhandler.so: $(LEGACY_SRC)/handler.c $(LEGACY_SRC)/handler.h \
+    tests/shim/faults.tsv | $(DEPS_OK)
+	@mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -shared -Wl,-soname,libhandler.so -DHANDLER_VERSION=2 \
+	  -DHANDLER_FAULT='"$(subst -,:,$*)"' $< -o $@
+TEST_DEPS += $(FAULT_HANDLERS)
+TESTS += tests/shim/test_faults.sh
