@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* bench_api.c - what the host API's per-call paths cost: ns per hotswap_live_fn,
  * hotswap_invoke and hotswap_invoke_each (3 plugins) through the loader (loader/api.h),
  * with the per-thread lookup cache the shim turns on, and without it (every call copies

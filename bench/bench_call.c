@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* bench_call.c - what a trampoline costs on the hot path: ns per call of a direct call,
  * a PLT call into a shared library, and the same library function reached the way a
  * retrofitted host reaches it (a call through its GOT slot that now holds the trampoline,

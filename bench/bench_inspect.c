@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* bench_inspect.c - how long elf_inspect_fd takes on a plugin with 10,000 exported
  * functions (bench/module.mk generates and builds it). Prints the median of RUNS runs as
  * "@inspect_ms_10k_exports <ms>" for bench/run.sh; the target is under 5 ms.

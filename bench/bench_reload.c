@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* bench_reload.c - reload latency of the shim: request on the control socket to the reply
  * that the new generation is committed, for N reloads alternating two builds of a
  * 10-symbol plugin (installed by rename before each request, as an operator would).

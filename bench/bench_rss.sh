@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # bench_rss.sh - memory over a daemon's lifetime of reloads: a sleeping process with a
 # 10-symbol plugin under the shim is reloaded 10,000 times over its control socket
 # (alternating two builds); the figure is its RSS after 10,000 reloads minus its RSS after

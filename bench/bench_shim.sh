@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # bench_shim.sh - the shim's figures: reload latency (200 reloads of a 10-symbol plugin
 # loaded into a running process, with the trial load and without), the legacy server under wrk for 10 s without and with a
 # reload every 100 ms, and the time to restart that server instead, for comparison.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* bench_state.c - what carrying state costs a reload, measured in one process through the
  * loader (no socket, no shim): reloads alternating two builds of a plugin whose static
  * array the "program" changes before each reload, for no state, 1 MiB and 16 MiB.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* bench_state_plugin.c - a plugin with STATE_KIB KiB of writable state in one static array,
  * for bench_state: bench_touch_<KIB>() changes it, so a reload carries all of it. Two builds per
  * size differ only in BENCH_BUILD (another build-id). */

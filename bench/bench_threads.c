@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* bench_threads.c - reload and retirement latency of one running daemon, driven over its
  * control socket: N reloads alternating two builds (installed by rename, as an operator
  * would), each one only after the version it replaced has been retired, so that a reload

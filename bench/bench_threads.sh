@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # bench_threads.sh - what the number of threads costs reloads and retirement: the legacy
 # server under the shim with 8 and with 256 worker threads (HOTSWAP_GRACE_MS=0), each
 # reloaded 100 times alternating v1/v2, each reload once the version it replaced is retired

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* bench_util.h - what the reload benchmark drivers share (bench_reload.c, bench_threads.c):
  * a monotonic clock in ms, installing a plugin build with an atomic rename, and one
  * "reload" request on the control socket. Header-only (static functions). */

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # gen_many.sh N - prints a C file defining N exported functions (fn_00000 ... ), for the
 # elf_inspect_fd benchmark (bench/bench_inspect.c).
 set -eu

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # bench/: benchmarks run by `make bench` (bench/run.sh collects their "@key value" lines).
 BENCH_DIR := $(BUILD)/bench
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* rss_host.c - the daemon of bench_rss.sh: it only sleeps while the shim reloads its plugin
  * over the control socket. With --extension it first registers a trivial extension
  * constructor and destructor (hotswap_vault_set_extension_newer), so that every reload

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # Runs benchmark programs and merges their figures into $BUILD/bench.json.
 # A benchmark prints any text it likes; lines of the form "@key value" (a number) are
 # figures and become "key": value in the JSON. Figures are printed as they come.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* errors.c - messages and names of hotswap error codes, from the one table in hotswap.h. */
 #define _GNU_SOURCE
 #include <errno.h>

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # common/: the error table shared by every module.
 COMMON_OBJS := $(BUILD)/obj/common/errors.o
 $(COMMON_OBJS): EXTRA_CFLAGS += -fvisibility=hidden

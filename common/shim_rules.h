@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* shim_rules.h - forced on every C file of loader/ and preload/ (-include, see their
  * module.mk): the shim runs inside someone else's daemon, so nothing there may end the
  * process or write to its stdout. After this header, any use of these names is a compile

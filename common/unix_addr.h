@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* unix_addr.h - a control socket's name as a sockaddr_un, shared by the shim and the CLI.
  * A name that starts with '@' lives in Linux's abstract namespace ("@hotswap/1234" is
  * "\0hotswap/1234"): no file to create, to protect or to clean up, and reachable whatever

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* elf.h - read-only inspection of plugin files with libelf (internal API, prefix elf_).
  *
  * Reads a plugin from a file descriptor or a byte buffer and reports what it exports and

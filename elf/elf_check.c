@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* elf_check.c - may this build be loaded, and may it replace the running one? Turns what
  * elf_read.c found into one-line reasons (formats ELF_R_* in elf.h), plus the names used
  * when printing symbols, machines and versions.

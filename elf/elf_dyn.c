@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* elf_dyn.c - what the dynamic linker sees of a plugin: the dynamic section (SONAME,
  * DT_NEEDED, TEXTREL, NODELETE) and the dynamic symbol table with its symbol versions,
  * sorted once so that lookups and comparisons stay O(n log n).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* elf_internal.h - what the files of elf/ share privately: the parse context, the arena that
  * owns every string and array of an elf_info, and bounds-checked access to sections.
  * Nothing here is visible outside elf/.

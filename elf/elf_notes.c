@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* elf_notes.c - the ELF notes of a plugin: the GNU build-id, the hotswap version note and
  * the HOTSWAP_LIVE_TYPE records (formats in include/hotswap.h). Notes are read from SHT_NOTE
  * sections (and a section named .note.hotswap of any type), or from PT_NOTE segments when the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* elf_read.c - entry points of elf/: reads a plugin from a fd or a buffer into memory we own,
  * validates the ELF, section and program header tables by hand before libelf sees them, and
  * drives the parsers of elf_dyn.c and elf_notes.c. Also the arena and bounds-checked section

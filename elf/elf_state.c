@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* elf_state.c - a build's writable state, as the reload's carry-over sees it: every object
  * in a writable, non-RELRO section (statics included when .symtab is there), an address map
  * of its functions and objects (to rebase a pointer from one build into another), its

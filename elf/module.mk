@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # elf/: read-only ELF inspection, as a static library linked into the loader, the shim
 # and the CLI. Every elf/*.c is part of it.
 ELF_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard elf/*.c))

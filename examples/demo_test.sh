@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # demo_test.sh - what every demo's test needs (bash): source after tests/lib.sh, then
 #   demo_setup NAME [ARTEFACT...]
 # gives the demo a private build folder under $T_TMP that links the built CLI, shim, host

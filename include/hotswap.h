@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* hotswap.h - the public API of hotswap for plugins and hosts.
  *
  * A plugin is a shared object. Every hook below is optional; a retrofitted library that

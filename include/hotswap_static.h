@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* hotswap_static.h - plugins linked statically into a host, for debugging under gdb,
  * valgrind or sanitizers: the same lifecycle as the shim runs, without reloads.
  *

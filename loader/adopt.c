@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* adopt.c - generation 0 of a retrofitted library: find the object the dynamic linker already
  * loaded from a plugin's file (same st_dev and st_ino as the path), and read its build-id
  * from its PT_NOTE in memory, so that the lifecycle can check it is the build on disk.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* api.c - invoke, invoke_each and live functions/types/data for the host API (hotswap.h):
  * a lookup copies what it needs of the CURRENT versions (name, version, handle, hooks)
  * under the registry mutex, then resolves symbols and runs plugin code with no lock held.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* api.h - the loader's side of the host and plugin API of hotswap.h (invoke, the vault,
  * live functions/types/data), prefix ldr_. The shim (preload/api.c) exports these under
  * their hotswap_* names; tests call them directly. Lookups read the registry's CURRENT

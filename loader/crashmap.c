@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* crashmap.c - which plugin version an address belongs to, for the crash path.
  *
  * A fatal signal handler must name the plugin file, version and function a faulting PC

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* deps.c - the order in which a transaction runs plugin hooks: every plugin after the plugins
  * it imports, independent plugins by name so that the order never depends on argument order;
  * an import cycle is an error spelled out as "a -> b -> a".

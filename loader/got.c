@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* got.c - walk the JUMP_SLOT/GLOB_DAT entries (and absolute pointers: dispatch tables) of a
  * loaded object through its in-memory dynamic section, write them (opening RELRO pages only
  * for the store), and bind a freshly loaded version's calls to its own functions. The shim

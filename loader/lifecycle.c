@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* lifecycle.c - one reload of a set of plugins as one transaction: snapshot, validate, dlopen,
  * export, import, on_load, on_init, then either one commit of the next generation or a
  * rollback that frees everything new and leaves the current generation serving.

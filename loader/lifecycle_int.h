@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* lifecycle_int.h - declarations shared by the files of the plugin lifecycle (snapshot.c,
  * registry.c, deps.c, lifecycle.c). Not for use outside loader/: the API is loader.h.
  */

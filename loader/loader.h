@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* loader.h - the plugin lifecycle (internal API, prefix ldr_): one reload of a set of plugin
  * files is one transaction that snapshots, validates, loads, orders, commits or rolls back,
  * plus the GOT walker that binds a new version's calls to itself (shared with the shim).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # loader/: trampolines, generations and the plugin lifecycle, as a static library linked
 # into the shim. Every loader/*.c and loader/*.S is part of it.
 LOADER_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard loader/*.c)) \

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* registry.c - the loader's record of every plugin and of each of its loaded versions (what
  * the status call reports and what the later retirement step needs). Callers follow the
  * rule in lifecycle_int.h (writes by the reload token holder under the registry mutex);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* report.c - what a reload report says to people: action names and the one log line the shim
  * writes per reload (ldr_report_format), and releasing a report.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* retire.c - unloading replaced plugin versions once it is provably safe: after the grace
  * period, when the shim's stack check says no thread runs them; pinned libraries reported
  * once; and the cap on replaced versions still in use. See loader.h ("Retirement"). Also

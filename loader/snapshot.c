@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* snapshot.c - copy a plugin file into a sealed memfd so that the bytes elf/ validates are
  * exactly the bytes dlopen maps (a build replaced on disk mid-reload cannot slip in), and
  * derive the plugin's name.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* state.c - carry a plugin's writable state from the running version into the next one.
  *
  * Each version records, when it is loaded (after dlopen and its constructors, or when the

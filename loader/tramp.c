@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* tramp.c - the trampoline table: the name -> slot map, the generation builder and the
  * one-store commit that every prebuilt trampoline (tramp_<arch>.S) reads on each call.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* tramp.h - the trampoline table and its generations (internal API, prefix ldr_).
  *
  * One prebuilt trampoline per routed symbol (loader/tramp_<arch>.S) tail-jumps through the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* tramp_x86_64.S - the pool of LDR_TRAMP_MAX prebuilt x86-64 trampolines (no runtime code
  * generation). Trampoline i loads the current generation pointer and tail-jumps through
  * slot i of its targets[]; only %r11 (a scratch register in the SysV ABI, clobbered by the

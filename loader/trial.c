@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* trial.c - step "trial": a new build's load-time code (IFUNC resolvers and constructors
  * run by dlopen, hotswap_reloadable, _export, _import, _on_load, _on_init) runs first in a
  * disposable copy of the process, forked from the reloading thread, with a deadline. A

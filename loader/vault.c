@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* vault.c - the vault of the host API (hotswap.h): one data bag per process that survives
  * reloads, and the extension object built by the host's constructor for each reload and
  * handed to the new versions' hotswap_on_init. Each generation records the vault it ran

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* api.c - the host and plugin API of hotswap.h that the shim exports (invoke, the vault,
  * live functions/types/data): thin wrappers over loader/api.h, so that a host reaches the
  * loader the shim runs. hotswap_fn is in preload.c. */

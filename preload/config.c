@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* config.c - the shim's configuration: HOTSWAP_* variables, the plugin list, and the
  * check that a plugin file cannot be replaced by another user. */
 #define _GNU_SOURCE

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* control.c - the control socket. By default "@hotswap/<pid>" in the abstract namespace (no
  * file; found from the pid alone after setuid, chroot or a mount namespace change); with
  * HOTSWAP_CONTROL=/path a unix socket file, mode 0600 in a 0700 folder. Each connection

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* crash.c - when code crashes the daemon: one log line that names the plugin build, then
  * exactly what would have happened without the shim.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* dl.c - the interposed dlopen(), dlsym() and dlvsym(): objects the daemon dlopen()s later
  * get their GOT entries retrofitted too, and dlsym()/dlvsym() of a routed plugin function
  * return its trampoline, so a function pointer looked up by name follows reloads.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* dlsym_x86_64.S - the exported dlsym() and dlvsym(). Each asks pre_dlsym_route() /
  * pre_dlvsym_route() whether the name is a routed plugin function (then returns its
  * trampoline); otherwise it tail-jumps to libc's with the daemon's own return address still

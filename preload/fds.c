@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* fds.c - keep the daemon's "close every descriptor" loops off the shim's own descriptors.
  *
  * Old daemons close every descriptor from 3 up when they start (a loop of close(), or

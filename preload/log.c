@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* log.c - the shim's log: stderr, syslog or a file, one line per event, never stdout. */
 #define _GNU_SOURCE
 #include <errno.h>

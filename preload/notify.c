@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* notify.c - systemd's notify protocol, spoken on behalf of an unmodified daemon:
  * RELOADING=1 with MONOTONIC_USEC in one datagram when a reload starts, READY=1 with a
  * STATUS= line when it ends (Type=notify-reload, systemd >= 253). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* preload.c - the constructor of libhotswap_preload.so: reads the configuration, takes
  * over the reload signal, loads the plugins, starts the reloader and control threads, and
  * keeps them working across fork(). Inert when HOTSWAP_PLUGINS is unset, in setuid

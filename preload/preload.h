@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* preload.h - internals of libhotswap_preload.so (prefix pre_).
  *
  * The shim runs inside someone else's daemon: nothing here exits, aborts or writes to

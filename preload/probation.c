@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* probation.c - the last-known-good build of each plugin, and coming back to it after a
  * crash.
  *

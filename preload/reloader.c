@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* reloader.c - the reloader thread: waits on the eventfd that the signal handler and the
  * control socket write, runs the loader's transaction over the plugin files, logs one line
  * and tells systemd. Requests that arrive during a reload coalesce into one more reload. */

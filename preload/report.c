@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* report.c - how the shim reports: the one log line per reload, and the JSON documents the
  * control socket answers with (status, reload outcome). */
 #define _GNU_SOURCE

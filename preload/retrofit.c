@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* retrofit.c - points the GOT entries of the daemon's objects at trampolines: every
  * JUMP_SLOT, GLOB_DAT (and absolute pointer) that binds to a function of a plugin the
  * dynamic linker loaded itself (generation 0 of a retrofitted library) is rewritten, once,

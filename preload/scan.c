@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* scan.c - retirement's memory scan (ldr_scan_fn): before a replaced plugin version is
  * unloaded, look for any word of the process that still points into it, the way a
  * conservative garbage collector looks for roots. First a words round of the stack check

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* signal.c - the reload signal: the shim's one signal handler, and the interposed
  * sigaction(), signal(), bsd_signal() and sigset() that keep the daemon's own handler for
  * that signal working.

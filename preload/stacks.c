@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* stacks.c - the stack check retirement asks for (ldr_busy_fn): every other thread of the
  * process gets a real-time signal whose handler unwinds its own stack with libunwind and
  * says whether any frame's instruction pointer lies in the text of the version to retire,

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # make demo-crash: a build that passes every check crashes the daemon on one route. The
 # shim's log line names the file, version and function; a supervisor loop restarts the
 # daemon as systemd's Restart=on-failure would; the restarted daemon serves the

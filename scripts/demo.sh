@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # make demo: a legacy server (no hotswap code in it) is started under the shim, a client
 # keeps requests flowing, v2 of its handler library is installed and reloaded, a broken v3
 # is refused while v2 keeps serving, and the client's count of failed requests is shown.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # demo_lib.sh - what the demos (scripts/demo.sh, scripts/demo-crash.sh) share. Source it
 # after setting LEG (the legacy server's build folder) and APP (the plugin folder); get()
 # reads PORT.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # tests/lib.sh - helpers for shell integration tests. Source it, call t_ok/t_fail (or
 # t_check), and end with t_done: it prints a cmocka-style summary that tests/run.sh reads.
 #

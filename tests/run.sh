@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # Runs test programs (cmocka binaries or scripts using tests/lib.sh), each with a time
 # limit, and adds up their results. Prints one line per program and, last, the line
 # "N passed, N failed". Also writes the two numbers to $BUILD/test-counts.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* build.h - internals of `hotswap build` (prefix bld_): running the compiler without a
  * shell, stamping a version from git with libgit2, collecting live symbols and writing the
  * generated C sources (version note, live table, static registration record).

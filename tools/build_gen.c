@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* build_gen.c - what `hotswap build` generates: the list of live symbols (collected from a
  * first link of the plugin, with elf/), and the C sources linked into the plugin: the
  * version note, the live table and the static registration record.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* build_git.c - the version stamp of `hotswap build`, read from git with libgit2 (never a
  * git subprocess): commit, branch, commit time, and whether the plugin's folder has
  * uncommitted changes, untracked files included.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* build_run.c - running the compiler for `hotswap build`: argument vectors, posix_spawnp
  * without a shell, and the few file-system helpers the build needs (rm -r, mkdir -p, fsync).
  */

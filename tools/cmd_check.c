@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* cmd_check.c - `hotswap check [--json] OLD.so NEW.so`: tells whether a new build of a
  * plugin may replace the running one, with every reason when it may not. Exit 0 yes,
  * 1 no, 2 usage or I/O error. Reads both files only; runs none of them. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* cmd_inspect.c - `hotswap inspect [--json] [-v] PLUGIN.so`: shows what a plugin file
  * exports, its hooks, version note, live types and the properties that block swapping or
  * unloading it, as text or as one JSON object. Reads the file only; runs none of it. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* cmd_reload.c - `hotswap reload PID`: ask a daemon running under the shim to reload its
  * plugins, wait for the outcome and print it. Usable as systemd's ExecReload=. */
 #include <stdio.h>

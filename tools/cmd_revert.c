@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* cmd_revert.c - `hotswap revert PID`: ask a daemon running under the shim to go back to
  * its previous generation (while every version it ran is still loaded) and print the
  * outcome. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* cmd_status.c - `hotswap status PID`: what a daemon under the shim is running: generation,
  * plugins and their versions, routed symbols, the last reload and its reason. */
 #define _GNU_SOURCE

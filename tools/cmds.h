@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* cmds.h - the hotswap CLI's subcommands, one file each (tools/cmd_<name>.c).
  *
  * Each returns the process exit status: 0 success, 1 the answer is "no" (incompatible,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* control_client.c - finds a daemon's control socket and exchanges one request with it. */
 #define _GNU_SOURCE
 #include <errno.h>

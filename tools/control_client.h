@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* control_client.h - talking to a running daemon's hotswap control socket (prefix cc_). */
 #ifndef HOTSWAP_TOOLS_CONTROL_CLIENT_H
 #define HOTSWAP_TOOLS_CONTROL_CLIENT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* json.c - a small streaming JSON writer for the CLI's --json output.
  *
  * Strings from plugin files are untrusted bytes: they are escaped and any byte that does not

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* json.h - a small streaming JSON writer for the CLI's --json output (prefix json_).
  *
  * Writes indented, valid JSON to a FILE: commas, nesting and string escaping (quotes,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* jsonread.c - recursive-descent JSON reader into a tree (see jsonread.h). Depth is bounded
  * so a hostile reply cannot exhaust the stack. */
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* jsonread.h - a small JSON reader for the replies of the shim's control socket
  * (prefix jr_). Parses a whole document into a tree; enough for status and reload. */
 #ifndef HOTSWAP_TOOLS_JSONREAD_H

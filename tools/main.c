@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* main.c - the hotswap CLI: dispatches `hotswap COMMAND ...` to tools/cmd_<command>.c. */
 #include <stdio.h>
 #include <string.h>

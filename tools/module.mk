@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # tools/: the hotswap CLI (build/hotswap), one file per subcommand.
 TOOLS_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tools/*.c))
 HOTSWAP_CLI := $(BUILD)/hotswap

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* util.c - helpers shared by the CLI commands: open and inspect a plugin file with a
  * message that names it, ISO-8601 times, hex, names of ELF constants and the list of
  * properties that block swapping or unloading a plugin. */

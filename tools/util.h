@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* util.h - helpers shared by the CLI commands (prefix cli_): opening and inspecting a
  * plugin file with a message that names the file, and formatting times and bytes. */
 #ifndef HOTSWAP_TOOLS_UTIL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* extension.h - the extension object of the extension demo, shared by host.c and the cat
  * plugin: a host-defined struct of function pointers that the plugin fills in
  * hotswap_on_init (the Go seed's g.VaultExtension{Meow func(int)}). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* host.c - the host of the extension demo: it registers a constructor for its extension
  * object (struct cat_extension) with hotswap_vault_set_extension_newer; the cat plugin
  * sets extension.meow in hotswap_on_init; every heartbeat the host calls the CURRENT

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # examples/extension: the extension demo (h-demos) - the host's extension object, filled
 # by the cat plugin's hotswap_on_init, called every heartbeat; run.sh / reload.sh as in
 # examples/hello. test_extension.sh runs both.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # reload.sh - rebuild the extension demo's cat plugin as the next build number and reload
 # it into the host that run.sh started; prints the outcome (old -> new version). The
 # host's output then shows the extension set by the new build and its meows.

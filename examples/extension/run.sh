@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # run.sh - the extension demo: build the cat plugin with `hotswap build`, then start the
 # host with the shim; it calls the extension's meow() every heartbeat. In another terminal,
 # examples/extension/reload.sh rebuilds the plugin and reloads it into this process.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # test_extension.sh - the extension demo end to end: run.sh starts the host under the shim,
 # the cat plugin sets the host's extension in hotswap_on_init, the host calls its meow
 # every heartbeat; after reload.sh the same calls reach the new build; after hotswap revert

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* host.c - the host of the hello demo: it does not link its plugin; the shim loads it at
  * start-up (HOTSWAP_PLUGINS) and the host calls hotswap_invoke_each("greet") once a period,
  * so that after `reload.sh` the greeting comes from the new build. The API is declared

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # examples/hello: the hello demo (h-api) - a host that reaches its plugin only through
 # hotswap_invoke_each; run.sh builds the plugin with `hotswap build` and starts the host
 # under the shim, reload.sh rebuilds and reloads it. test_hello.sh runs both.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # reload.sh - rebuild the hello demo's plugin as the next build number and reload it into
 # the host that run.sh started; prints the outcome (old -> new version). The host's output
 # then shows the hooks of the new build and greetings from it.

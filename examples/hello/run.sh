@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # run.sh - the hello demo: build the plugin with `hotswap build`, then start the host with
 # the shim; it greets through hotswap_invoke_each once a second. In another terminal,
 # examples/hello/reload.sh rebuilds the plugin and reloads it into this process.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # test_hello.sh - the hello demo end to end: run.sh starts the host under the shim with
 # the plugin built by `hotswap build`, reload.sh rebuilds and reloads it, and the host's
 # output shows the lifecycle of both builds and greetings from the new one.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* handler.c - libhandler.so. Built several times by the Makefile: -DHANDLER_VERSION=1 and 2
  * (two good builds), 3 with -DHANDLER_BROKEN, which drops handle_stats: the shim must
  * refuse it and keep the running version serving; 5 whose on_load fails, 7 whose on_load

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* handler.h - the interface of libhandler.so, the request handlers of the legacy server.
  * Nothing here knows about hotswap: this is what an existing server looks like. */
 #ifndef LEGACY_HANDLER_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* loadgen.c - keeps requests flowing to the legacy server and counts every failure.
  *
  *   loadgen -p PORT [-c CONNECTIONS] [-d SECONDS] [-s STOPFILE] [-u PATH]

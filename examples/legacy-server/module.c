@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* module.c - libmodule.so, a module the legacy server dlopen()s at run time (-m PATH). It
  * calls libhandler.so through its own PLT, so the shim must retrofit objects loaded after
  * start-up too. */

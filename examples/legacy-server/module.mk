@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # examples/legacy-server: a legacy server linked against libhandler.so (v1), more builds
 # of the handler (v2 good; bad ones the shim must refuse: v3 drops handle_stats, v4 wants an
 # executable stack, v5's hotswap_on_load fails; v7's on_load waits for a file, to hold a

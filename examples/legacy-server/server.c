@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* server.c - a small multi-threaded HTTP server written the way a legacy server is: no
  * hotswap header, linked against libhandler.so, a dispatch table of function pointers, its
  * own SIGHUP handler that re-reads a config file. Run under the shim, its calls to

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* host.c - the host of the livex demo: a producer thread queues a job every PERIOD_MS,
  * made by the jobs plugin's live function live_job_make and tagged with its live type's
  * layout; every 50 ms the main thread takes the jobs queued at least 100 ms ago, restores

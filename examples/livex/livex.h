@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* livex.h - what the livex demo's host and its jobs plugin agree on: the signatures of the
  * plugin's live functions, looked up by name with hotswap_live_fn() each time a job is made
  * or run, and the result a run reports. The job's own layout (live type "live_job") is the

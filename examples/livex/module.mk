@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # examples/livex: the livex demo (h-demos) - jobs queued every few ms with live data, run
 # by the jobs plugin's live functions across reloads that change the job's layout;
 # run.sh / reload.sh as in examples/hello. test_livex.sh runs both.

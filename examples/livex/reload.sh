@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # reload.sh - rebuild the livex demo's jobs plugin as the next build number and reload
 # it into the host that run.sh started; prints the outcome (old -> new version). The
 # host's output then shows jobs queued under the old build handled by the new one.

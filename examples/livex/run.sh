@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # run.sh - the livex demo: build the jobs plugin with `hotswap build`, then start the
 # host with the shim; it queues a job every PERIOD_MS and runs the queue every 50 ms with
 # the plugin's live functions. In another terminal, examples/livex/reload.sh rebuilds the

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # test_livex.sh - the livex demo end to end: run.sh starts the host under the shim, which
 # queues a job every 2 ms; reload.sh installs build 2, whose live type live_job has a new
 # layout and a live_job_upgrade; jobs queued under build 1 are upgraded and handled by

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* host.c - the host of the slink demo, compiled two ways. By default (dynamic) it runs under
  * the shim and calls the CURRENT dog plugin's live function live_Woof every heartbeat, so
  * after `reload.sh` its calls reach the new build. With -DSLINK_STATIC it is linked with

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # examples/slink: the slink demo (h-slink) - the dog plugin linked statically for debugging
 # or dynamically, at the user's choice. The Makefile builds the dynamic host; run.sh
 # --static links host.c -DSLINK_STATIC with libdog.a and libhotswap_static.a itself (the

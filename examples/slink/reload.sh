@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # reload.sh - rebuild the slink demo's dog plugin as the next build number and reload it
 # into the host that run.sh started. Dynamic mode: prints the outcome (old -> new version)
 # and the host's heartbeat then reaches the new build's live_Woof. Static mode: rebuilds

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # run.sh - the slink demo: the dog plugin linked statically for debugging (not reloadable)
 # or dynamically (reloadable), at the user's choice. Static: `hotswap build
 # --static-linking` writes libdog.a, host.c -DSLINK_STATIC is linked with it and

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # test_slink.sh - the slink demo end to end, both modes. Dynamic: run.sh --dynamic starts
 # the host under the shim with dog.so, reload.sh rebuilds and reloads it and the heartbeat
 # reaches build 2's live_Woof. Static: run.sh --static links libdog.a into the host, the

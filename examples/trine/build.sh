@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # build.sh - build the trine demo's three plugins (alpha, beta, gamma) with `hotswap build`
 # into $D/plugins, all with the same stamp "<build number>-<epoch seconds>" (the Go seed's
 # shared compileTimeString), which it records in $D/stamp. Used by run.sh and reload.sh.

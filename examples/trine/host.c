@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* host.c - the host of the trine demo: three plugins, gamma imports beta imports alpha; the
  * host calls hotswap_invoke("gamma", "pulse", &vector) every heartbeat, which runs through
  * beta down to alpha, and prints the vector the three filled. After `reload.sh` (all three

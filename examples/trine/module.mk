@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # examples/trine: the trine demo (h-demos) - gamma imports beta imports alpha; the host
 # invokes gamma's "pulse"; run.sh / reload.sh build all three with one stamp.
 # test_trine.sh runs both.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # reload.sh - rebuild all three plugins of the trine demo with one new stamp and reload
 # them together into the host that run.sh started; prints the outcome (every plugin's old
 # -> new version). The host's output then shows the new stamp on all three lines.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # run.sh - the trine demo: build alpha, beta and gamma with `hotswap build` (one shared
 # stamp), then start the host with the shim; it calls gamma's "pulse" every heartbeat,
 # which runs through beta down to alpha. In another terminal, examples/trine/reload.sh

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # test_trine.sh - the trine demo end to end: run.sh starts the host under the shim with
 # alpha, beta and gamma built with one stamp; every pulse runs gamma -> beta -> alpha;
 # reload.sh rebuilds all three with a new stamp, and every line of a pulse shows it.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* trine.h - the interfaces of the trine demo, shared by host.c and its three plugins: what
  * alpha and beta export (the Go seed's demo/trine/plugin/export package) and the vector the
  * host passes to gamma's "pulse", each plugin filling one coordinate. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* api_fixture.h - what the host API tests (test_api.c, api_host.c) and their fixture plugin
  * (fx_api.c) share: the extension object the host defines and the plugins fill, and the
  * argument of the "order" invoke function. */

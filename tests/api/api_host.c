@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* api_host.c - a host written against the opt-in API of hotswap.h, declared weak so that it
  * also runs without the shim (it then prints "no shim"). It registers an extension
  * constructor, wraps a live_order as live data under the version loaded at start-up, and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* fx_api.c - fixture plugins of the host API tests (tests/api): one source, macros pick the
  * name, version, import and the live-type layout, so that a test can tell which version
  * answered an invoke, a live function, a live type constructor or an upgrade.

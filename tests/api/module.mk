@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # tests/api: the host and plugin API (invoke, vault, live functions/types/data; h-api).
 # Fixture plugins from fx_api.c into $(BUILD)/api-plugins/<name>-v<N>.so, the cmocka test
 # test_api and test_api_cache over the loader, and test_api_shim.sh: a host calling the API through the shim.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test_api.c - cmocka tests of the host and plugin API (loader/api.h, vault.c) over real
  * fixture plugins (fx_api.c) loaded by real reloads: invoke and invoke_each (order, error
  * collection), the vault's bag across reloads, the extension rebuilt per reload and filled

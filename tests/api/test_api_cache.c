@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test_api_cache.c - cmocka tests of the per-thread lookup cache behind ldr_live_fn,
  * ldr_invoke and ldr_invoke_each (loader/api.c) over real fixture plugins and real reloads:
  * a commit (reload or revert) is seen by the next call; a plugin that calls back into the

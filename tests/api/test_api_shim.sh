@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # The host API through the shim: a host (api_host) that declares the API weak calls invoke,
 # invoke_each, the vault, its extension and live functions/data of plugins the shim loaded
 # from a folder, before and after real reloads (hotswap reload over the control socket).

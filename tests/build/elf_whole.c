@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* elf_whole.c - test helper for `hotswap build`'s atomic output: opens PATH again and again
  * until STOPFILE exists and checks with elf/ that every open saw a whole plugin (a file
  * caught half-written fails to parse or lacks its version note).

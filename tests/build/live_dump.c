@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* live_dump.c - test helper for `hotswap build`: dlopens a built plugin and prints the live
  * table the build linked into it, one line per entry, then calls live_add(2, 3) through the
  * table when it is there and reads live variables of int size:

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
 """note.py - test helper: prints the hotswap version note of an ELF64 file, one key=value a
 line, read straight from the section headers (independent of elf/). Exit 1 when absent."""
 import struct

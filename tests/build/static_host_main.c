@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* static_host_main.c - test host for `hotswap build --static-linking`: links the alpha and
  * beta fixture plugins (or alpha alone with -DONLY_ALPHA) and runs their lifecycle. */
 #include <stdio.h>

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # test_build.sh - `hotswap build` end to end: real compiles of the fixture plugins in
 # tests/build/plugins, inside a git repository made here (git CLI in the test only; the tool
 # reads it with libgit2). Checks the version note (independently, with note.py), the live
@@ -177,7 +178,7 @@ rm -rf "$kept"
 "$HS" build "$FIX/broken" "$T_TMP/bout" >/dev/null 2>"$T_TMP/e"
 expect_eq "compile error exits 1" $? 1
 expect_grep "compile error shows the compiler's output" "$T_TMP/e" "undeclared_thing"
-expect_grep "compile error shows the compiler's error line" "$T_TMP/e" "broken.c:2:"
+expect_grep "compile error shows the compiler's error line" "$T_TMP/e" "broken.c:3:"
 t_check "compile error leaves no output" test -z "$(ls -A "$T_TMP/bout")"
 "$HS" build "$FIX/dup" "$T_TMP/dout" >/dev/null 2>"$T_TMP/e"
 expect_eq "duplicate live names exit 1" $? 1

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # tests/cli/cli_lib.sh - helpers for the CLI integration tests (sourced after tests/lib.sh):
 # run build/hotswap, keep its stdout, stderr and exit status, and compare them exactly.
 HS=$BUILD/hotswap

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* flags_plugin.c - fixture for the CLI tests: a plugin that uses thread-local storage,
  * exports a GNU_UNIQUE object (what g++ makes of inline statics; written in assembly here)
  * and a function whose name holds a quote, a backslash, a tab, an escape sequence and a

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # tests/cli/: integration tests of `hotswap inspect` and `hotswap check` on the fixture
 # plugins (tests/fixtures/) and on flags.so, built here: TLS, GNU_UNIQUE and a symbol name
 # full of characters that need escaping.

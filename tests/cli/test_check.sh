@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # test_check.sh - `hotswap check OLD.so NEW.so` on the real fixture plugins: exit 0 with
 # "NEW may replace OLD", exit 1 with every reason, exit 2 with the file and the reason for
 # unreadable or invalid files, --json, --help and usage errors.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # test_inspect.sh - `hotswap inspect` on the real fixture plugins (tests/fixtures/, built by
 # the Makefile) and on tests/cli/flags_plugin.c: text and JSON output, flags with their
 # explanations, and the exact messages of every user error.

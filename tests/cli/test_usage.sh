@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # The CLI's own words: --version from the Makefile, `help [CMD]`, one-line usage errors with a
 # pointer to the command's help, a value-less option named as such, and a pid that is not
 # under the shim (with how to start it) or not there at all.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* fuzz_elf.c - libFuzzer target for elf/: every input goes through elf_inspect_mem and,
  * when it parses, through elf_check_compat both ways against a fixed fixture plugin
  * (embedded by fuzz_ref.S), elf_check_loadable and the lookup/printing helpers. Checks

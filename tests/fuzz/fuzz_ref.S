@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* fuzz_ref.S - embeds the reference fixture plugin (FUZZ_REF_PATH, set by
  * tests/fuzz/module.mk) into the fuzzer, so that it runs from any folder. */
   .section .rodata

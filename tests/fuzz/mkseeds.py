@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
 """mkseeds.py DIR - writes small hand-made ELF files into DIR as fuzzing seeds: headers
 that are valid, truncated, or that point their program/section header tables, string
 tables and dynamic sections past the end or at each other."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # tests/fuzz/: the libFuzzer target for elf/ (`make fuzz`) and its bounded CI run
 # (`make fuzz-smoke`, about a minute; writes "1 0" or "0 1" to $(BUILD)/fuzz-counts).
 # elf/*.c and common/*.c are compiled again with clang and the fuzzer's sanitizers, in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* fx_abs.c - a plugin with a static dispatch table of pointers to its own exported functions:
  * each entry is an absolute relocation "symbol + 0" (R_X86_64_64) in .data.rel.ro, which
  * ld.so binds to the first definition in the global scope. Shows that a new version's table

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* fx_plugin.c - one source for the lifecycle test plugins: macros pick the name, version,
  * import, which step fails and whether it may be reloaded. Every hook records
  * "<name>@<version>:<hook>" through fx_log(), which the test program defines.

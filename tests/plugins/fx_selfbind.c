@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* fx_selfbind.c - a plugin whose exported functions call each other, to show that a new
  * version's internal calls reach that same version even when another version of the same
  * symbols sits in the global scope. Built lazy, -z now/-z relro and -fno-plt.

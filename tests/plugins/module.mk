@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # tests/plugins/: fixture plugins of the lifecycle tests (loader/, h-life), built into
 # $(BUILD)/plugins/<name>-v<version>[-<variant>].so from two sources, and the cmocka test
 # tests/unit/test_lifecycle.c. The tests copy a fixture to lib<name>.so in a temporary folder

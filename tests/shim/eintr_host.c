@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* eintr_host.c - a legacy daemon that has never seen EINTR, for test_eintr.sh: linked against
  * libhandler.so (the legacy example's build), it installs NO signal handler and runs one thread
  * per blocking call such daemons make - poll(-1), epoll_wait(-1), nanosleep, accept, read on a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* holder.h - the API of test_holders.sh's plugin (libholder.so) and of libkeep.so. */
 #ifndef HOLDER_H
 #define HOLDER_H

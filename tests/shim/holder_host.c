@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* holder_host.c - a host for test_holders.sh that knows nothing of hotswap and keeps
  * pointers a plugin handed out, the way legacy servers do: a string it returned, one of its
  * static functions, one of its variables; each in a malloc'd struct, in a global of its own,

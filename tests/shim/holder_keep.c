@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* holder_keep.c - libkeep.so for test_holders.sh: another library whose static array the
  * host stores plugin pointers in (a holder "in a static of another library"). */
 #include "tests/shim/holder.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* holder_lib.c - the plugin of test_holders.sh, built twice (HOLDER_V 1 and 2) as
  * libholder.so. Each call hands out a pointer into the build that ran it: a string literal
  * (.rodata), a static function (.text), a static variable (.data). */

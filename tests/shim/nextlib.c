@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* nextlib.c - libnexta.so and libnextb.so (-DNEXT_NAME="a" / "b"), linked into tiny_host in
  * that order: both define next_which@@NEXT_1. libnexta's next_probe() looks next_which up
  * with dlvsym(RTLD_NEXT) and dlsym(RTLD_NEXT): relative to libnexta, the caller, both must

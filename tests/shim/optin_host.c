@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* optin_host.c - a host written for hotswap (opt-in API): it does not link the plugin and
  * reaches it only through hotswap_fn(), declared weak so the host also runs without the
  * shim. For each line on stdin it prints "<trampoline address> <handler_version()>". */

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # shim_lib.sh - helpers for the shim's integration tests (bash): start the legacy server
 # under LD_PRELOAD, install handler builds atomically, fetch over real HTTP, wait for
 # conditions. Source after tests/lib.sh.

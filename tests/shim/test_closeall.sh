@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # Old daemons close every descriptor from 3 up when they start, after the shim's constructor
 # opened its eventfd, log file and control socket; and a daemon may do it again later, with
 # memfds of loaded plugin versions open. The shim's descriptors survive every way of doing

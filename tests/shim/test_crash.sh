@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # When new code crashes the daemon: the shim's one log line names the plugin build, the
 # function and how long ago it was committed, then the crash goes on exactly as without the
 # shim (the daemon's own handler, the exit status, the core). A crash elsewhere is not blamed

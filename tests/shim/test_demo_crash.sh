@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # make demo-crash, end to end: a crash in a reloaded build, a supervisor restart, the
 # last-known-good build serving the route that crashed, a fixed build clearing the record.
 . "$(dirname "$0")/../lib.sh"

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # Retirement's stack check must not interrupt threads blocked in system calls: a legacy daemon
 # with no signal handler (eintr_host) whose threads block in poll(-1), epoll_wait(-1),
 # nanosleep, accept and read takes 30 reloads with HOTSWAP_GRACE_MS=0 (each one retires the

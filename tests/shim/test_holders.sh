@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # Retirement never unloads a version the program still points into (issue 12): a host that
 # knows nothing of hotswap keeps, in a malloc'd struct, in a global of its own and in a
 # static of another library, a string, a static function and a variable of a shim-loaded

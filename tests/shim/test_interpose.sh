@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # The shim's interposed signal functions and dlvsym() with a real host (tiny_host) under
 # LD_PRELOAD: a SIGHUP handler installed with signal, sigaction, bsd_signal or sigset still
 # runs and reloads still happen; sigset keeps glibc's System V answers (SIG_HOLD); a

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # Zero failed requests: a client keeps requests flowing on 4 connections while 100 reloads
 # alternate v1 and v2 (atomic rename + kill -HUP, then `hotswap reload` to wait for it).
 . "$(dirname "$0")/../lib.sh"

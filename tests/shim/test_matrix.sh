@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # The link-mode matrix: the same server linked PIE lazy/now/no-RELRO, -fno-plt, and non-PIE
 # lazy/now. In each, calls through the PLT, the GOT and a table of function pointers
 # follow a reload.

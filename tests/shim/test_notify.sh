@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # systemd's notify-reload protocol spoken for an unmodified server: RELOADING=1 with
 # MONOTONIC_USEC in one datagram, then READY=1 with a STATUS= line, on a real socket.
 . "$(dirname "$0")/../lib.sh"

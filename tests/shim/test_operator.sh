@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # The operator's path on a daemon that does what old daemons do: with no HOTSWAP_CONTROL the
 # CLI finds the shim from the pid alone (abstract socket "@hotswap/<pid>", no file), idle
 # clients cannot keep `status` out, and (as root) status, reload and revert keep working

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # The opt-in path: a host that does not link the plugin loads it through the shim and calls
 # it through hotswap_fn(); the trampoline address stays the same across reloads.
 . "$(dirname "$0")/../lib.sh"

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # The process contract: daemonizing and pre-forked servers, exec'd children, nohup, a
 # server without its own handler or blocking the signal, another reload signal, bad
 # configuration, and plugin files other users could replace.

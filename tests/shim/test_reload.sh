@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # The operator's path: a legacy server started under the shim, new builds installed and
 # reloaded with kill -HUP or `hotswap reload`; bad builds refused while the old one serves.
 . "$(dirname "$0")/../lib.sh"

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # Revert: `hotswap revert PID` makes the daemon serve its previous generation again (all
 # plugins, one commit) while those versions are still loaded; twice goes forward again;
 # twenty reverts under load fail no request; refusals say why (no previous generation, the

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # A daemon that blocks SIGHUP in every thread and takes it synchronously (sigwait,
 # sigwaitinfo, sigtimedwait: a signal thread, as many daemons have) gets every SIGHUP and
 # each one still reloads. With signalfd() the shim cannot share the signal: it keeps it for

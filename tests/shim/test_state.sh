@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # State across reloads: a legacy-style server (tests/shim/state) whose main() fills the
 # library's statics once through state_init(), reloaded under load into the same code
 # rebuilt, a changed build, a build whose struct grew (with and without hotswap_on_transfer),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* tiny_host.c - a small host for the shim's process tests: linked against libhandler.so (the
  * versioned build, tests/shim/vhandler.c), it installs its own SIGHUP handler with the libc
  * function named by -s and answers one command per line of stdin with one line on stdout.

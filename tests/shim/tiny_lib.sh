@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # tiny_lib.sh - drive tests/shim/tiny_host.c (bash): start it with stdin and stdout on
 # FIFOs, ask it one command at a time, stop it and collect its exit status. Source after
 # tests/lib.sh and shim_lib.sh.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* vhandler.c - libhandler.so with symbol versions, for the dlvsym tests: every function of
  * the legacy handler at version HANDLER_2 (the default, handler_version@@HANDLER_2), plus an
  * older handler_version@HANDLER_1 kept for old callers, which answers "compat". A dlvsym of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* hook_log.h - the hook log the fixture plugins write through fx_log (tests/plugins), for
  * the loader tests that load them (test_adopt.c, test_lifecycle.c, test_vault.c). It
  * defines fx_log, which the fixtures call: include it in exactly one file per program. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test_adopt.c - a program linked against a plugin library (libadopt.so, loaded by ld.so
  * before main, like a legacy server's libhandler.so), as the shim sees it at start-up: the
  * GOT walker lists the absolute pointers of the program's own dispatch table into that

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test_elf.c - cmocka tests of elf/: inspection of the fixture plugins built by
  * tests/fixtures/module.mk (found through $BUILD/fixtures), the exact reasons of
  * elf_check_compat/elf_check_loadable and of malformed input, and a mutation loop that

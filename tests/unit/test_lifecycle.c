@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test_lifecycle.c - the plugin transaction of loader/ against real fixture plugins built by
  * the Makefile (tests/plugins/): hook order, a failure injected at every step, cycles,
  * unknown imports, duplicate names, no-op reloads, pinning, dependency following,

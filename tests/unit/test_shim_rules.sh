@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # The shim may not end or print into the daemon it runs in: every C file of loader/ and
 # preload/ is compiled with -include common/shim_rules.h, which poisons exit, abort, assert,
 # stdout and friends. This checks that the rule is applied to both modules' compile

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test_stress.c - the trampoline table under load: caller threads call routed functions of
  * two real shared libraries (v1, v2) without pause while a writer commits 10,000
  * generations that alternate between them. Every call must answer v1 or v2, never

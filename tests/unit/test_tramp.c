@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test_tramp.c - cmocka tests of the trampoline table (loader/tramp.c, tramp_x86_64.S):
  * every calling-convention case through a real trampoline, switched between two real
  * shared libraries (v1, v2), route stability, abort, builder serialization, ENOSLOT.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test_util.h - helpers shared by the loader's cmocka tests (test_lifecycle.c,
  * test_vault.c, test_adopt.c, tests/api/test_api.c): private folders, installing a fixture
  * the way a deploy does, reading a reload report, calling through a trampoline. Include

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test_vault.c - the vault (loader/vault.c) against real fixture plugins built by the
  * Makefile (tests/plugins/): revert restoring the host's extension, each extension
  * destroyed exactly once, and the lifetime of the vault structs themselves: a vault stays

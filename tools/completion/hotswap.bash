@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # bash completion for hotswap(1): commands, each command's flags, plugin files, and the pids
 # of daemons under the shim (those that listen on "@hotswap/<pid>", from /proc/net/unix,
 # which every user may read). Install as /usr/share/bash-completion/completions/hotswap.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* static_host.c - the host side of statically linked plugins (build/libhotswap_static.a):
  * finds the records `hotswap build --static-linking` put in the section "hotswap_static"
  * and runs the plugin lifecycle over them in dependency order, once, without reloads.

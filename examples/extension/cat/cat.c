@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* cat.c - the plugin of the extension demo: its hotswap_on_init points the host's extension
  * object (struct cat_extension, built by the host's constructor for every reload) at this
  * build's meow(). CAT_BUILD (set by run.sh / reload.sh through `hotswap build -- -D...`)

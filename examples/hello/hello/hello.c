@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* hello.c - the plugin of the hello demo: every lifecycle hook says when it runs, and its
  * hotswap_invoke_func answers "greet". HELLO_BUILD (set by run.sh and reload.sh through
  * `hotswap build ... -- -DHELLO_BUILD=N`) tells the builds apart in the output. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* jobs.c - the plugin of the livex demo: the live type live_job, the live functions that
  * make and run jobs, and from build 2 on a bigger live_job layout with live_job_upgrade,
  * which converts jobs that build 1 queued. LIVEX_BUILD (set by run.sh / reload.sh through

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* dog.c - the plugin of the slink demo: every lifecycle hook says when it runs, and its live
  * function live_Woof is what the host calls every heartbeat. DOG_BUILD (set by run.sh and
  * reload.sh through `hotswap build ... -- -DDOG_BUILD=N`) tells the builds apart; the same

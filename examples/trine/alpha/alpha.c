@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* alpha.c - the bottom plugin of the trine demo: exports one(), which beta calls.
  * TRINE_STAMP (one value shared by all three plugins of a build, set by run.sh and
  * reload.sh) shows which build answered. */

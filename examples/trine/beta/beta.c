@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* beta.c - the middle plugin of the trine demo: imports alpha and exports two(), which
  * gamma calls and which calls alpha's one(). */
 #include <stddef.h>

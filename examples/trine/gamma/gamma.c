@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* gamma.c - the top plugin of the trine demo: imports beta and answers the host's
  * hotswap_invoke("gamma", "pulse", &vector), which runs through beta down to alpha. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* libstate.c - a handler library written the way legacy code is (no hotswap header): its
  * state lives in statics that the executable's start-up code fills once through
  * state_init(), and in an exported variable the executable reads directly (so a non-PIE or

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* state_host.c - a legacy-style server over libstate.so (no hotswap header): main() calls
  * state_init() once, then threads answer keep-alive HTTP requests through the library.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* alpha.c - fixture static plugin: imports beta's export; prints each hook. */
 #include <stdio.h>
 #include <string.h>

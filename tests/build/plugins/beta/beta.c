@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* beta.c - fixture static plugin: exports a string that alpha imports; prints each hook. */
 #include <stdio.h>
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* b.c - fixture: see a.c. */
 #include "hotswap.h"
 typedef struct {

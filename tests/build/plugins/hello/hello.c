@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* hello.c - fixture plugin for tests/build: hooks, live functions, a live variable and a live
  * type, spread over several files. */
 #include "hotswap.h"
