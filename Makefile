@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # hotswap - one GNU make build for every module (see DESIGN.md for the layout).
 #
 #   make            build/libhotswap_preload.so, build/hotswap, examples
@@ -13,6 +14,7 @@
 comma := ,
 # The release, in one place: `hotswap --version` prints it.
 VERSION := 0.5.0
+SOVERSION := 0
 BUILD_DEFAULT := build$(if $(SANITIZE),/san-$(subst $(comma),-,$(SANITIZE)))
 BUILD ?= $(BUILD_DEFAULT)
 CC ?= cc
@@ -48,7 +50,11 @@ $(eval $(call lazy-pc,CMOCKA_CFLAGS,--cflags cmocka))
 $(eval $(call lazy-pc,CMOCKA_LIBS,--libs cmocka))
 $(eval $(call lazy-pc,UNWIND_LIBS,--libs libunwind))
 
-DEPS_OK := $(BUILD)/.deps-ok
+# What the goals need (scripts/deps.sh): a plain `make` only the build's packages.
+DEPS_PROFILE := $(if $(filter fuzz fuzz-smoke,$(MAKECMDGOALS)),fuzz,$(if $(filter-out all \
+                  demo demo-crash install uninstall unit,$(MAKECMDGOALS)),check,$(if \
+                  $(filter unit,$(MAKECMDGOALS)),unit,build)))
+DEPS_OK := $(BUILD)/.deps-ok-$(DEPS_PROFILE)
 
 # Filled by the module.mk files.
 ALL_TARGETS :=
@@ -57,16 +63,18 @@ UNIT_TESTS :=   # the subset run again under sanitizers (`make unit`)
 TEST_DEPS :=    # files the tests need besides ALL_TARGETS (fixtures)
 BENCHES :=      # programs run by `make bench`
 
-.PHONY: all check unit bench demo demo-crash fuzz fuzz-smoke clean deps
+.PHONY: all check unit bench demo demo-crash fuzz fuzz-smoke clean deps install uninstall
 all:
 
 include $(sort $(wildcard */module.mk tests/*/module.mk examples/*/module.mk))
 
 all: $(ALL_TARGETS)
 
-deps: $(DEPS_OK)
+# Installs what is missing (apt-get; through sudo when not root). Other goals only check.
+deps:
+	$(Q)scripts/deps.sh --install all
 $(DEPS_OK): scripts/deps.sh
-	$(Q)scripts/deps.sh
+	$(Q)scripts/deps.sh $(DEPS_PROFILE)
 	@mkdir -p $(@D) && touch $@
 
 check: all $(TESTS) $(TEST_DEPS)
@@ -86,6 +94,57 @@ bench: all $(BENCHES) $(TEST_DEPS)
 
 clean:
 	rm -rf build
+
+# --- make install / make uninstall -------------------------------------------------------
+# GNU names and DESTDIR; LIBDIR is multiarch-aware (/usr/local/lib/x86_64-linux-gnu: on
+# Debian's default ld.so path). The shim is libhotswap_preload.so.$(SOVERSION) (its SONAME),
+# with the development symlink libhotswap_preload.so beside it.
+PREFIX ?= /usr/local
+MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
+BINDIR ?= $(PREFIX)/bin
+LIBDIR ?= $(PREFIX)/lib$(if $(MULTIARCH),/$(MULTIARCH))
+INCLUDEDIR ?= $(PREFIX)/include
+DATADIR ?= $(PREFIX)/share
+MANDIR ?= $(DATADIR)/man
+DOCDIR ?= $(DATADIR)/doc/hotswap
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+COMPLETIONDIR ?= $(DATADIR)/bash-completion/completions
+INSTALL ?= install
+INSTALLED = $(BINDIR)/hotswap $(LIBDIR)/libhotswap_preload.so.$(VERSION) \
+  $(LIBDIR)/libhotswap_preload.so.$(SOVERSION) $(LIBDIR)/libhotswap_preload.so \
+  $(LIBDIR)/libhotswap_static.a $(INCLUDEDIR)/hotswap.h $(INCLUDEDIR)/hotswap_static.h \
+  $(PKGCONFIGDIR)/hotswap.pc $(MANDIR)/man1/hotswap.1 $(MANDIR)/man3/hotswap.3 \
+  $(MANDIR)/man7/hotswap.7 $(COMPLETIONDIR)/hotswap \
+  $(addprefix $(DOCDIR)/,$(notdir $(DOC_FILES)))
+DOC_FILES = README.md CHANGELOG.md LICENSE docs/DESIGN.md $(wildcard examples/systemd/*.service)
+
+$(BUILD)/hotswap.pc: pkg/hotswap.pc.in Makefile
+	$(call msg,GEN,$@)
+	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+	  -e 's|@VERSION@|$(VERSION)|' $< >$@
+
+install: all $(BUILD)/hotswap.pc
+	$(INSTALL) -d $(addprefix $(DESTDIR),$(BINDIR) $(LIBDIR) $(INCLUDEDIR) $(PKGCONFIGDIR) \
+	  $(MANDIR)/man1 $(MANDIR)/man3 $(MANDIR)/man7 $(COMPLETIONDIR) $(DOCDIR))
+	$(INSTALL) -m 755 $(BUILD)/hotswap $(DESTDIR)$(BINDIR)/hotswap
+	$(INSTALL) -m 644 $(PRELOAD_SO) $(DESTDIR)$(LIBDIR)/libhotswap_preload.so.$(VERSION)
+	ln -sf libhotswap_preload.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libhotswap_preload.so.$(SOVERSION)
+	ln -sf libhotswap_preload.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libhotswap_preload.so
+	$(INSTALL) -m 644 $(STATIC_HOST_LIB) $(DESTDIR)$(LIBDIR)/libhotswap_static.a
+	$(INSTALL) -m 644 include/hotswap.h include/hotswap_static.h $(DESTDIR)$(INCLUDEDIR)/
+	$(INSTALL) -m 644 $(BUILD)/hotswap.pc $(DESTDIR)$(PKGCONFIGDIR)/hotswap.pc
+	$(INSTALL) -m 644 man/hotswap.1 $(DESTDIR)$(MANDIR)/man1/
+	$(INSTALL) -m 644 man/hotswap.3 $(DESTDIR)$(MANDIR)/man3/
+	$(INSTALL) -m 644 man/hotswap.7 $(DESTDIR)$(MANDIR)/man7/
+	$(INSTALL) -m 644 tools/completion/hotswap.bash $(DESTDIR)$(COMPLETIONDIR)/hotswap
+	$(INSTALL) -m 644 $(DOC_FILES) $(DESTDIR)$(DOCDIR)/
+
+# Removes exactly what install put there, then the folders it made that are left empty.
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	-rmdir -p --ignore-fail-on-non-empty $(addprefix $(DESTDIR),$(DOCDIR) $(PKGCONFIGDIR) \
+	  $(MANDIR)/man1 $(MANDIR)/man3 $(MANDIR)/man7 $(COMPLETIONDIR) $(BINDIR) $(INCLUDEDIR)) \
+	  2>/dev/null
 
 # Generic rules; modules add objects to their targets' prerequisites.
 $(BUILD)/obj/%.o: %.c | $(DEPS_OK)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # preload/: libhotswap_preload.so, the shim. Exports only the allowlist in
 # preload/exports.map (hotswap_* API and the interposed libc functions).
 PRELOAD_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard preload/*.c)) \
@@ -9,11 +10,16 @@ $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard preload/*.c)): EXTRA_CFLAGS += -inclu
 
 $(PRELOAD_SO): $(PRELOAD_OBJS) $(LOADER_LIB) $(ELF_LIB) preload/exports.map
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(ALL_LDFLAGS) -shared -Wl,--version-script=preload/exports.map \
+	$(Q)$(CC) $(ALL_LDFLAGS) -shared -Wl,-soname,libhotswap_preload.so.$(SOVERSION) \
+	  -Wl,--version-script=preload/exports.map \
 	  -Wl,-z,now -Wl,-z,relro -Wl,-z,noexecstack -o $@ $(PRELOAD_OBJS) \
 	  -Wl,--whole-archive $(COMMON_OBJS) -Wl,--no-whole-archive $(LOADER_LINK)
 
-ALL_TARGETS += $(PRELOAD_SO)
+# Its SONAME's name too, for programs linked with -lhotswap_preload run from the build.
+$(PRELOAD_SO).$(SOVERSION): $(PRELOAD_SO)
+	$(Q)ln -sf $(notdir $<) $@
+
+ALL_TARGETS += $(PRELOAD_SO) $(PRELOAD_SO).$(SOVERSION)
 
 # dl.c answers dlsym()/dlvsym() before any constructor has run: a sanitizer runtime's own
 # start-up looks libc up with dlsym(RTLD_NEXT, ...) through the shim's dlsym, before its

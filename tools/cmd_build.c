@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* cmd_build.c - `hotswap build`: compiles a plugin folder into OUTPUT_DIR/<name>.so (or,
  * with --static-linking, OUTPUT_DIR/lib<name>.a), stamped with its git version and carrying
  * a generated table of its live symbols. The output appears by rename(), never half-written.
@@ -72,7 +73,8 @@ static const char usage_text[] =
     "      --leave-temps     keep the generated sources and objects, and say where\n"
     "      --no-compile      write the generated sources, print the commands, stop\n"
     "      --include-dir DIR where hotswap.h is (default: $HOTSWAP_INCLUDE, else ../include\n"
-    "                        next to this program, else /usr/local/include)\n"
+    "                        next to this program, else /usr/local/include, else\n"
+    "                        /usr/include)\n"
     "  -h, --help            show this help\n"
     "\n"
     "environment: CC (default cc), OBJCOPY (objcopy), AR (ar), SOURCE_DATE_EPOCH.\n"
@@ -185,7 +187,8 @@ static bool has_header(const char *dir) {
 }
 
 /* Where hotswap.h is: --include-dir, $HOTSWAP_INCLUDE, ../include or ../../include next to
- * this executable (build/hotswap, build/<dir>/hotswap), /usr/local/include. */
+ * this executable (build/hotswap, build/<dir>/hotswap, an installed bin/hotswap),
+ * /usr/local/include, /usr/include. */
 static char *find_include_dir(const char *flag, char *err) {
   const char *given = flag != NULL ? flag : getenv("HOTSWAP_INCLUDE");
   if (given != NULL && given[0] != '\0') {
@@ -209,6 +212,8 @@ static char *find_include_dir(const char *flag, char *err) {
   }
   if (has_header("/usr/local/include"))
     return strdup("/usr/local/include");
+  if (has_header("/usr/include")) /* the Debian package */
+    return strdup("/usr/include");
   snprintf(err, BLD_ERR_MAX, "cannot find hotswap.h: pass --include-dir DIR or set "
            "HOTSWAP_INCLUDE");
   return NULL;

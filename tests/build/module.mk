@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # tests/build/: tests of `hotswap build` (test_build.sh and its helpers), and
 # build/libhotswap_static.a, the host-side runner of statically linked plugins
 # (tools/static/static_host.c; kept out of tools/*.c so that the CLI does not carry it).
@@ -25,5 +26,5 @@ $(BUILD_TEST_LIVE_DUMP): $(BUILD)/obj/tests/build/live_dump.o | $(DEPS_OK)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< -ldl
 
 ALL_TARGETS += $(STATIC_HOST_LIB)
-TESTS += tests/build/test_build.sh
+TESTS += tests/build/test_build.sh tests/build/test_install.sh
 TEST_DEPS += $(BUILD_TEST_ELF_WHOLE) $(BUILD_TEST_LIVE_DUMP) $(STATIC_HOST_LIB)

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # Setuid and setgid processes stay inert (issue 4). secure_host is linked with the shim
 # itself and an absolute RUNPATH (a setuid process ignores LD_PRELOAD paths and
 # LD_LIBRARY_PATH); run as user nobody with its setuid or setgid bit set, the kernel gives it
@@ -34,7 +35,7 @@ esac
 rm -rf "$D" # left over by an interrupted run (rm does not follow a symlink)
 mkdir -m 0750 "$D" || { t_fail "create $D" "mkdir failed"; t_done; }
 trap 't_cleanup; rm -rf "$D"' EXIT
-mkdir -m 0755 "$D/lib" "$D/run" && cp "$SHIM" "$D/lib/" && cp "$HOST" "$D/host" &&
+mkdir -m 0755 "$D/lib" "$D/run" && cp "$SHIM" "$D/lib/" && cp "$SHIM" "$D/lib/libhotswap_preload.so.0" && cp "$HOST" "$D/host" &&
   chown -R root:root "$D" && chgrp nogroup "$D" && chown nobody:nogroup "$D/run" ||
   { t_fail "fill $D" "cp/chown failed"; t_done; }
 ERR="$T_TMP/tiny.err"
