@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # tests/shim: integration tests of libhotswap_preload.so with real processes, signals and
 # sockets: the legacy example server under the shim, reloaded by kill and by the CLI.
 SHIM_TESTS := $(addprefix tests/shim/,test_reload.sh test_load.sh test_matrix.sh \
@@ -138,3 +139,7 @@ $(SHIM_T)/faults/%/libhandler.so: $(LEGACY_SRC)/handler.c $(LEGACY_SRC)/handler.
 	  -DHANDLER_FAULT='"$(subst -,:,$*)"' $< -o $@
 TEST_DEPS += $(FAULT_HANDLERS)
 TESTS += tests/shim/test_faults.sh
+# --- issue 16: the example systemd units, run with a fake NOTIFY_SOCKET -------------------
+TESTS += tests/shim/test_units.sh
+# --- the fleet rollout example (examples/rollout/rollout.yml) against two local daemons ----
+TESTS += tests/shim/test_rollout.sh
