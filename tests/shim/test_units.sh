@@ -14,7 +14,9 @@ SHIM_ABS=$(cd "$BUILD" && pwd)/libhotswap_preload.so.0
 field() { sed -n "s/^$2=//p" "$1"; }
 # local_paths: the unit's paths moved here (the plugin folder, the shim, the CLI, the port).
 local_paths() {
-  sed -e "s|/srv/app/server|$LEG/server|; s|/srv/app|$APP|g" -e "s|=libhotswap_preload.so.0|=$SHIM_ABS|" \
+  # (a sanitizer build's runtimes must come first in LD_PRELOAD: SAN_RT, see shim_lib.sh)
+  sed -e "s|/srv/app/server|$LEG/server|; s|/srv/app|$APP|g" \
+    -e "s|=libhotswap_preload.so.0|=${SAN_RT}$SHIM_ABS|" \
     -e "s|/usr/bin/hotswap|$HS|" -e "s|-p 8080|-P $T_TMP/port|"
 }
 # record SOCKET FILE: a fake systemd that writes each datagram on one line.
