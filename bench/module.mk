@@ -112,3 +112,12 @@ $(BENCH_STATE): $(BUILD)/obj/bench/bench_state.o $(LOADER_LIB) $(ELF_LIB) $(BENC
 $(BUILD)/obj/bench/bench_state.o: EXTRA_CFLAGS += $(ELF_CFLAGS)
 bench: $(BENCH_STATE)
 BENCHES += bench/bench_state.sh
+
+# --- bench_scan.sh (issue 12): retirement's scan throughput with 64 MiB and 1 GiB of heap.
+BENCH_SCAN_HOST := $(BUILD)/bench/scan_host
+$(BENCH_SCAN_HOST): bench/scan_host.c | $(DEPS_OK)
+	@mkdir -p $(@D)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $< -o $@
+bench: $(BENCH_SCAN_HOST) $(BENCH_MANY10)
+BENCHES += bench/bench_scan.sh

@@ -264,6 +264,12 @@ int pre_stacks_words(const struct ldr_text_range *r, const bool *code, size_t n,
  * process_vm_readv: a mapping unmapped meanwhile gives an error, never a fault. */
 int pre_scan(const struct ldr_scan_group *g, size_t n, const struct ldr_text_range *skip,
              size_t n_skip, struct ldr_scan_result *res, unsigned char *by, char *why);
+/* The last completed scan: how many so far, the bytes its memory pass read, and its time
+ * (total_ns: the threads' round and the pass; pass_ns: the pass alone). Zeros before any. */
+struct pre_scan_stats {
+  uint64_t scans, bytes, total_ns, pass_ns;
+};
+void pre_scan_last(struct pre_scan_stats *out);
 
 /* ---- reloader.c: revert ------------------------------------------------------------ */
 

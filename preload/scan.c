@@ -77,7 +77,18 @@ struct work {
   unsigned char *by;
   unsigned shown[PRE_STACK_RANGES]; /* holders described per group */
   const struct mapping *last[PRE_STACK_RANGES]; /* ... and the mapping of the last one */
+  uint64_t bytes; /* read by the memory pass */
 };
+
+/* The last scan's size and time, for status and make bench. */
+static pthread_mutex_t stats_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct pre_scan_stats last_stats;
+
+void pre_scan_last(struct pre_scan_stats *out) {
+  pthread_mutex_lock(&stats_lock);
+  *out = last_stats;
+  pthread_mutex_unlock(&stats_lock);
+}
 
 
 static int span_add(struct span **a, size_t *n, size_t *cap, uintptr_t lo, uintptr_t hi) {
@@ -364,6 +375,7 @@ static void scan_piece(struct work *w, uintptr_t lo, uintptr_t hi, const struct 
     ssize_t got = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
     if (got <= 0)
       return;
+    w->bytes += (uint64_t)got;
     size_t nw = (size_t)got / sizeof(uintptr_t);
     for (size_t k = 0; k < nw; k++) {
       if (sc.buf[k] - tmin >= tspan)
@@ -492,6 +504,7 @@ static int set_targets(const struct ldr_scan_group *g, size_t n, char *why) {
 
 int pre_scan(const struct ldr_scan_group *g, size_t n, const struct ldr_text_range *skip,
              size_t n_skip, struct ldr_scan_result *res, unsigned char *by, char *why) {
+  uint64_t t0 = pre_now_ns();
   int rc = set_targets(g, n, why);
   if (rc != 0)
     return rc;
@@ -518,9 +531,15 @@ int pre_scan(const struct ldr_scan_group *g, size_t n, const struct ldr_text_ran
   rc = parse_maps(&w);
   if (rc == 0)
     rc = collect_skips(&w, skip, n_skip);
-  if (rc == 0)
+  uint64_t t1 = pre_now_ns();
+  if (rc == 0) {
     memory_pass(&w);
-  else
+    uint64_t t2 = pre_now_ns();
+    pthread_mutex_lock(&stats_lock);
+    last_stats = (struct pre_scan_stats){.scans = last_stats.scans + 1, .bytes = w.bytes,
+                                         .total_ns = t2 - t0, .pass_ns = t2 - t1};
+    pthread_mutex_unlock(&stats_lock);
+  } else
     snprintf(why, LDR_ERR_MAX, "cannot read the memory map: %s", strerror(-rc));
   /* Cleared before they are freed: a freed block keeps its bytes, and the next scan reads
    * the whole heap. */

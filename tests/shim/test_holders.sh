@@ -44,6 +44,10 @@ import json, sys
 p = json.loads(sys.argv[1])["plugins"][0]
 w = [x for x in p["waiting"] if x["version"] == sys.argv[2]]
 assert len(w) == 1 and w[0]["words"] >= 3 and "heap 0x" in w[0]["held_by"], w' "$json" "$V2"
+t_check "status --json: the last scan read memory and took time" python3 -c '
+import json, sys
+s = json.loads(sys.argv[1])["last_scan"]
+assert s["scans"] >= 1 and s["bytes"] > 4096 and s["ms"] > 0 and 0 < s["pass_ms"] <= s["ms"], s' "$json"
 t_check "the host's global and libkeep's static are named in the log" \
   grep -qE "holder $V2 waits to retire: in use by [0-9]+ words: .*holder_host\+0x.*libkeep.so\+0x" "$LOG"
 t_check "no crash: every kept pointer still works" \
