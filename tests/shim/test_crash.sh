@@ -146,15 +146,18 @@ stop_server
 export HOTSWAP_STATE_DIR="$T_TMP/prefork-state"
 : >"$LOG"; : >"$T_TMP/server.out"
 install_handler 1
-HOTSWAP_PROBATION_MS=100 start_server -w 1
+# 3 s of probation: long enough that v8 cannot serve its own before the worker crashes in it
+# on a loaded machine (then v8 would be the last-known-good build, and nothing to go back to).
+HOTSWAP_PROBATION_MS=3000 start_server -w 1
 MASTER=$SPID
 WORKER=$(sed -n 's/^server: worker 0 is pid \([0-9]*\)$/\1/p' "$T_TMP/server.out")
-t_check "pre-fork: v1 becomes last-known-good" wait_for 10 grep -qF "probation: libhandler.so $V1 served 100 ms" "$LOG"
+t_check "pre-fork: v1 becomes last-known-good" wait_for 10 grep -qF "probation: libhandler.so $V1 served 3000 ms" "$LOG"
 install_handler 8
 t_check "... the master reloads into v8" bash -c "'$HS' reload $MASTER | grep -q '^reload 1 ok in .* -> $V8 '"
 t_check "... the worker too" bash -c "'$HS' reload $WORKER | grep -q '^reload 1 ok in .* -> $V8 '"
 get /div/7/0 >/dev/null 2>&1
 t_check "... a request kills the worker in v8" wait_for 10 grep -qF "hotswap[$WORKER]: crash: SIGSEGV (address 0x0) at libhandler.so $V8 handle_div+0x" "$LOG"
+t_check "... before v8 served its probation anywhere" bash -c "! grep -qF 'probation: libhandler.so $V8 served' '$LOG'"
 t_check "... the master sees the record and goes back to the last-known-good build" wait_for 10 \
   grep -qF "hotswap[$MASTER]: probation: libhandler.so $V8, which this process runs, crashed another process (SIGSEGV (address 0x0) at libhandler.so $V8 handle_div+0x" "$LOG"
 t_check "... by a reload that loads it (what its next worker inherits)" wait_for 10 \
