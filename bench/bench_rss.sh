@@ -5,10 +5,11 @@
 # (alternating two builds); the figure is its RSS after 10,000 reloads minus its RSS after
 # 10, each read once the grace period (HOTSWAP_GRACE_MS, default 1000) has passed. Run with
 # retirement (the default), with retirement and an extension constructor registered by the
-# host (rss_host --extension: one extension and one vault per reload), and with
-# HOTSWAP_RETIRE=0 (every old version stays loaded).
+# host (rss_host --extension: one extension and one vault per reload), with the memory scan
+# deciding (HOTSWAP_RETIRE=scan), and with HOTSWAP_RETIRE=0 (every old version stays loaded).
 #   rss_kib_growth_10k_reloads            target < 1024
 #   rss_kib_growth_10k_reloads_extension  target < 1024
+#   rss_kib_growth_10k_reloads_scan       target < 1024
 #   rss_kib_growth_10k_reloads_no_retire  what retirement saves
 set -u
 BUILD=${BUILD:-build}
@@ -50,4 +51,5 @@ growth() {
 ulimit -n 65536 2>/dev/null # without retirement every version keeps its memfd open
 growth rss_kib_growth_10k_reloads ""
 growth rss_kib_growth_10k_reloads_extension --extension
+growth rss_kib_growth_10k_reloads_scan "" HOTSWAP_RETIRE=scan
 growth rss_kib_growth_10k_reloads_no_retire "" HOTSWAP_RETIRE=0
