@@ -214,7 +214,8 @@ static void child_main(int timeout_ms, int (*body)(void *arg, char *err), void *
   sigaction(SIGALRM, &sa, NULL);
   alarm((unsigned)(timeout_ms / 1000 + 2));
   sa.sa_sigaction = on_fault;
-  sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
+  /* SA_RESETHAND: a fault in the handler itself ends the copy by the default action. */
+  sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER | SA_RESETHAND;
   sigset_t faults;
   sigemptyset(&faults);
   for (size_t i = 0; i < sizeof(fault_signals) / sizeof(fault_signals[0]); i++) {
@@ -237,8 +238,8 @@ static void child_main(int timeout_ms, int (*body)(void *arg, char *err), void *
 
 static long long ms_now(void) { return (long long)(ldr_now_ns() / 1000000u); }
 
-/* Read whole records from fd into *last (phases update res's file/what). Returns false at
- * end of file. */
+/* Read what the copy wrote: each whole record updates res's file and what (the plugin code it
+ * is in); a verdict goes to *v. Returns false at end of file. */
 static bool read_msgs(int fd, struct trial_msg *buf, size_t *have, struct ldr_trial_result *res,
                       bool *verdict, struct trial_msg *v) {
   for (;;) {
@@ -317,8 +318,10 @@ int ldr_trial_run(int timeout_ms, int (*body)(void *arg, char *err),
                            {.fd = pidfd, .events = POLLIN}};
     int wait = pidfd >= 0 ? (int)left : (int)(left < 20 ? left : 20);
     int r = poll(pf, 2, wait);
-    if (r < 0 && errno != EINTR)
+    if (r < 0 && errno != EINTR) {
+      timed_out = true; /* cannot watch it any more: end it, as at the deadline */
       break;
+    }
     if (open_pipe && (pf[0].revents & (POLLIN | POLLHUP)))
       open_pipe = read_msgs(p[0], &buf, &have, res, &verdict, &v);
     if (pidfd >= 0 ? (pf[1].revents & POLLIN) != 0 : !open_pipe || verdict) {
