@@ -13,10 +13,12 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include "loader/lifecycle_int.h"
@@ -250,4 +252,31 @@ bool ldr_maps_object(uintptr_t addr, char *name, size_t n, uintptr_t *off) {
   }
   close(fd);
   return found;
+}
+
+/* ---- a fatal signal's name and program counter (async-signal-safe) ---------------------- */
+
+const char *ldr_fault_name(int signo) {
+  switch (signo) {
+  case SIGSEGV: return "SIGSEGV";
+  case SIGBUS: return "SIGBUS";
+  case SIGFPE: return "SIGFPE";
+  case SIGILL: return "SIGILL";
+  case SIGABRT: return "SIGABRT";
+  case SIGTRAP: return "SIGTRAP";
+  case SIGSYS: return "SIGSYS";
+  default: return "a fatal signal";
+  }
+}
+
+uintptr_t ldr_fault_pc(const void *uctx) {
+  const ucontext_t *uc = uctx;
+#if defined(__x86_64__)
+  return (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+#elif defined(__aarch64__)
+  return (uintptr_t)uc->uc_mcontext.pc;
+#else
+  (void)uc;
+  return 0;
+#endif
 }

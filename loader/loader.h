@@ -484,6 +484,10 @@ struct ldr_crash_where {
  * "hotswap:libx.so" for a plugin copy the loader mapped) and addr's offset in that file.
  * Returns false when none (or no /proc). async-signal-safe: open, read, no allocation. */
 bool ldr_maps_object(uintptr_t addr, char *name, size_t n, uintptr_t *off);
+/* "SIGSEGV", ... for a fatal signal; the faulting program counter from a handler's ucontext
+ * (0 on an architecture not known). async-signal-safe. */
+const char *ldr_fault_name(int signo);
+uintptr_t ldr_fault_pc(const void *uctx);
 
 /* ---- plugin code running now, and the trial copy (trial.c) -------------------------- */
 

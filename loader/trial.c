@@ -23,7 +23,6 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <ucontext.h>
 #include <unistd.h>
 
 #include "loader/lifecycle_int.h"
@@ -105,32 +104,7 @@ static void child_end(int status) {
     pause();
 }
 
-static const char *fault_name(int sig) {
-  switch (sig) {
-  case SIGSEGV: return "SIGSEGV";
-  case SIGBUS: return "SIGBUS";
-  case SIGFPE: return "SIGFPE";
-  case SIGILL: return "SIGILL";
-  case SIGABRT: return "SIGABRT";
-  case SIGTRAP: return "SIGTRAP";
-  case SIGSYS: return "SIGSYS";
-  default: return "a fatal signal";
-  }
-}
-
 static const int fault_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP, SIGSYS};
-
-static uintptr_t fault_pc(const void *uctx) {
-  const ucontext_t *uc = uctx;
-#if defined(__x86_64__)
-  return (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
-#elif defined(__aarch64__)
-  return (uintptr_t)uc->uc_mcontext.pc;
-#else
-  (void)uc;
-  return 0;
-#endif
-}
 
 /* Append "<file>+0x<off>" or "<file> <sym>+0x<off>" for addr to buf when it is plugin code
  * (a version in the crash table, or a plugin copy being mapped: "memfd:hotswap:<file>").
@@ -165,11 +139,11 @@ static void on_fault(int sig, siginfo_t *si, void *uctx) {
   struct trial_msg m = {.kind = MSG_FAULT, .rc = sig};
   memcpy(m.file, activity.file, sizeof(m.file));
   memcpy(m.what, activity.what, sizeof(m.what));
-  size_t len = (size_t)snprintf(m.text, sizeof(m.text), "killed by %s", fault_name(sig));
+  size_t len = (size_t)snprintf(m.text, sizeof(m.text), "killed by %s", ldr_fault_name(sig));
   if ((sig == SIGSEGV || sig == SIGBUS) && si->si_code > 0)
     len += (size_t)snprintf(m.text + len, sizeof(m.text) - len, " (address 0x%lx)",
                             (unsigned long)(uintptr_t)si->si_addr);
-  uintptr_t pc = fault_pc(uctx);
+  uintptr_t pc = ldr_fault_pc(uctx);
   char where[256], obj[128];
   uintptr_t off;
   if (pc != 0 && name_plugin_code(pc, where, sizeof(where))) {

@@ -140,27 +140,6 @@ static bool system_object(uintptr_t addr) {
   return false;
 }
 
-static uintptr_t fault_pc(const void *uctx) {
-  const ucontext_t *uc = uctx;
-#if defined(__x86_64__)
-  return (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
-#elif defined(__aarch64__)
-  return (uintptr_t)uc->uc_mcontext.pc;
-#else
-  (void)uc;
-  return 0;
-#endif
-}
-
-static const char *sig_name(int signo) {
-  switch (signo) {
-  case SIGSEGV: return "SIGSEGV";
-  case SIGBUS: return "SIGBUS";
-  case SIGFPE: return "SIGFPE";
-  case SIGILL: return "SIGILL";
-  default: return "SIGABRT";
-  }
-}
 
 /* The line, and who is blamed: true when the fault is in plugin code, or in a system
  * library called (first, walking outward) from plugin code. */
@@ -168,7 +147,7 @@ static bool describe(struct line *l, int signo, const siginfo_t *info, const voi
                      struct ldr_crash_where *w) {
   bool sent = info->si_code <= 0 && info->si_pid != getpid();
   put(l, "crash: ");
-  put(l, sig_name(signo));
+  put(l, ldr_fault_name(signo));
   if (sent) {
     put(l, " sent by pid ");
     put_uint(l, (uint64_t)info->si_pid, 10);
@@ -182,7 +161,7 @@ static bool describe(struct line *l, int signo, const siginfo_t *info, const voi
     put_uint(l, (uintptr_t)info->si_addr, 16);
     put(l, ")");
   }
-  uintptr_t pc = fault_pc(uctx);
+  uintptr_t pc = ldr_fault_pc(uctx);
   if (pc != 0 && ldr_crashmap_find(pc, w)) {
     put(l, " at ");
     put_plugin(l, w);
