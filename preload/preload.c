@@ -91,12 +91,12 @@ static bool answer_reload(uint64_t ticket, bool expired, char **reply) {
   }
   if (!expired)
     return false;
-  char msg[512] = "reload did not finish within 120 s";
+  char running[384] = "", msg[512];
   struct pre_summary s;
   pre_reload_summary(&s);
-  size_t len = strlen(msg);
-  if (pre_running_text(&s, msg + len + 2, sizeof(msg) - len - 2))
-    msg[len] = ':', msg[len + 1] = ' ';
+  bool busy = pre_running_text(&s, running, sizeof(running));
+  snprintf(msg, sizeof(msg), "reload did not finish within 120 s%s%s", busy ? ": " : "",
+           running);
   *reply = pre_json_error("ETIMEDOUT", msg);
   return true;
 }

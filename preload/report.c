@@ -327,19 +327,25 @@ static bool running_now(const struct pre_summary *s, struct running *r) {
   return true;
 }
 
+/* "reload 3 running for 12.0 s, in libx.so hotswap_on_init for 11.9 s" */
+static void running_text(const struct running *r, char *buf, size_t n) {
+  int len = snprintf(buf, n, "%s running for %.1f s", r->label, (double)r->for_ms / 1000);
+  if (r->in_code && len > 0 && (size_t)len < n)
+    snprintf(buf + len, n - (size_t)len, ", in %s %s for %.1f s", r->a.file, r->a.what,
+             (double)r->in_for_ms / 1000);
+}
+
 bool pre_running_text(const struct pre_summary *s, char *buf, size_t n) {
   struct running r;
   if (!running_now(s, &r))
     return false;
-  int len = snprintf(buf, n, "%s running for %.1f s", r.label, (double)r.for_ms / 1000);
-  if (r.in_code && len > 0 && (size_t)len < n)
-    snprintf(buf + len, n - (size_t)len, ", in %s %s for %.1f s", r.a.file, r.a.what,
-             (double)r.in_for_ms / 1000);
+  running_text(&r, buf, n);
   return true;
 }
 
 /* "running": {"label":"reload 3","for_ms":12000,"file":"libx.so","in":"hotswap_on_init",
- * "in_for_ms":11900} (file, in and in_for_ms while plugin code runs), or null. */
+ * "in_for_ms":11900,"text":"reload 3 running for ..."} (file, in and in_for_ms while plugin
+ * code runs; text as pre_running_text, which the CLI prints), or null. */
 static void running_fields(struct jbuf *b, const struct pre_summary *s) {
   jlit(b, "],\"running\":");
   struct running r;
@@ -357,6 +363,10 @@ static void running_fields(struct jbuf *b, const struct pre_summary *s) {
     jstr(b, r.a.what);
     jfmt(b, ",\"in_for_ms\":%llu", (unsigned long long)r.in_for_ms);
   }
+  char text[512];
+  running_text(&r, text, sizeof(text));
+  jlit(b, ",\"text\":");
+  jstr(b, text);
   jlit(b, "}");
 }
 

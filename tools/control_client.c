@@ -220,11 +220,7 @@ bool cc_running_text(const struct jr *doc, char *buf, size_t n) {
   const struct jr *r = jr_get(doc, "running");
   if (r == NULL || r->type != JR_OBJECT)
     return false;
-  int len = snprintf(buf, n, "%s running for %.1f s", jr_str(r, "label"),
-                     jr_num(r, "for_ms") / 1000.0);
-  if (jr_get(r, "in") != NULL && len > 0 && (size_t)len < n)
-    snprintf(buf + len, n - (size_t)len, ", in %s %s for %.1f s", jr_str(r, "file"),
-             jr_str(r, "in"), jr_num(r, "in_for_ms") / 1000.0);
+  snprintf(buf, n, "%s", jr_str(r, "text")); /* the daemon's own wording */
   return true;
 }
 

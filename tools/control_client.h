@@ -31,8 +31,8 @@ struct jr;
  * not a number (the caller prints its usage). */
 int cc_ask(const char *cmd, const char *pid_arg, const char *request, int timeout_ms,
            char **reply, struct jr **doc);
-/* "reload 3 running for 12.0 s, in libx.so hotswap_on_init for 11.9 s" from a status
- * answer's "running" into buf; false when nothing runs. */
+/* "reload 3 running for 12.0 s, in libx.so hotswap_on_init for 11.9 s" (a status answer's
+ * running.text) into buf; false when nothing runs. */
 bool cc_running_text(const struct jr *doc, char *buf, size_t n);
 
 /* The whole of `hotswap reload` and `hotswap revert` but their usage text: parse
