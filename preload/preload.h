@@ -268,8 +268,23 @@ int pre_scan(const struct ldr_scan_group *g, size_t n, const struct ldr_text_ran
  * (total_ns: the threads' round and the pass; pass_ns: the pass alone). Zeros before any. */
 struct pre_scan_stats {
   uint64_t scans, bytes, total_ns, pass_ns;
+  uint64_t freed; /* words pointing into a version found in blocks malloc had freed */
 };
 void pre_scan_last(struct pre_scan_stats *out);
+
+/* ---- freeblk.c: blocks glibc's malloc has freed ---------------------------------------- */
+
+/* A walk of one malloc heap, kept across the words one scan asks about in address order. */
+struct pre_freeblk {
+  uintptr_t base, first, end, at;
+};
+/* Start a scan's walks (probes malloc the first time: call from the scanning thread). */
+void pre_freeblk_reset(struct pre_freeblk *c);
+/* Is the word at `a`, in the writable mapping [lo, hi) (the brk heap when brk_heap, else an
+ * anonymous mapping), inside a block glibc's malloc has freed (or never handed out)? False
+ * when unsure, when malloc is not glibc's, or when the mapping is not a malloc heap. */
+bool pre_freeblk_has(struct pre_freeblk *c, uintptr_t a, uintptr_t lo, uintptr_t hi,
+                     bool brk_heap);
 
 /* ---- reloader.c: revert ------------------------------------------------------------ */
 

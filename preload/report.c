@@ -419,15 +419,18 @@ char *pre_status_json(const struct pre_summary *s) {
     }
   }
   probation_fields(&b);
-  /* HOTSWAP_RETIRE=scan: the last memory scan, {"scans","bytes","ms","pass_ms"} or null. */
+  /* HOTSWAP_RETIRE=scan: the last memory scan, {"scans","bytes","ms","pass_ms","freed"}
+   * (freed: words into a version found in freed malloc blocks, not counted) or null. */
   struct pre_scan_stats sc;
   pre_scan_last(&sc);
   if (sc.scans == 0)
     jlit(&b, ",\"last_scan\":null");
   else
-    jfmt(&b, ",\"last_scan\":{\"scans\":%llu,\"bytes\":%llu,\"ms\":%.3f,\"pass_ms\":%.3f}",
+    jfmt(&b,
+         ",\"last_scan\":{\"scans\":%llu,\"bytes\":%llu,\"ms\":%.3f,\"pass_ms\":%.3f,"
+         "\"freed\":%llu}",
          (unsigned long long)sc.scans, (unsigned long long)sc.bytes, (double)sc.total_ns / 1e6,
-         (double)sc.pass_ns / 1e6);
+         (double)sc.pass_ns / 1e6, (unsigned long long)sc.freed);
   jlit(&b, "}");
   ldr_status_free(&st);
   return jdone(&b);

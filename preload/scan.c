@@ -78,6 +78,8 @@ struct work {
   unsigned shown[PRE_STACK_RANGES]; /* holders described per group */
   const struct mapping *last[PRE_STACK_RANGES]; /* ... and the mapping of the last one */
   uint64_t bytes; /* read by the memory pass */
+  uint64_t freed; /* hits inside blocks malloc had freed, not counted */
+  struct pre_freeblk heap; /* the malloc heap walk of the current mapping */
 };
 
 /* The last scan's size and time, for status and make bench. */
@@ -361,6 +363,12 @@ static void found(struct work *w, uintptr_t at, const struct target *t, const st
       w->by[o->group * w->ng + t->group] = 1;
     return;
   }
+  bool brk_heap = strcmp(m->path, "[heap]") == 0;
+  if ((brk_heap || (m->inode == 0 && m->path[0] == '\0')) &&
+      pre_freeblk_has(&w->heap, at, m->lo, m->hi, brk_heap)) {
+    w->freed++; /* stale bytes of a freed block: nothing can use them */
+    return;
+  }
   w->res[t->group].words++;
   describe(w, t->group, at, m);
 }
@@ -407,8 +415,9 @@ static void scan_range(struct work *w, uintptr_t lo, uintptr_t hi, const struct 
  * joined: their bytes are what the thread left, stale pointers included. Such a stack is an
  * anonymous mapping with glibc's thread descriptor (struct pthread, the TCB: its `tcb` and
  * `self` words point to itself) near its top, whose tid the kernel set to 0 when the thread
- * exited (CLONE_CHILD_CLEARTID). Where in the descriptor the tid lives is found once, from
- * this thread's own. The descriptor itself is still scanned (a joinable thread's result). */
+ * exited (CLONE_CHILD_CLEARTID), and pthread_join to -1 once joined (seen when test_holders'
+ * host left a joined thread's frames in glibc's stack cache). Where in the descriptor the
+ * tid lives is found once, from this thread's own. The descriptor itself is still scanned (a joinable thread's result). */
 static long tid_offset = -1;
 
 static void find_tid_offset(void) {
@@ -441,7 +450,7 @@ static uintptr_t dead_tcb(const struct mapping *m) {
     if ((uintptr_t)tid_offset + sizeof(tid) > m->hi - at)
       return 0;
     memcpy(&tid, (const char *)sc.buf + k * sizeof(uintptr_t) + tid_offset, sizeof(tid));
-    return tid == 0 ? at : 0;
+    return tid == 0 || tid == -1 ? at : 0;
   }
   return 0;
 }
@@ -513,6 +522,7 @@ int pre_scan(const struct ldr_scan_group *g, size_t n, const struct ldr_text_ran
   if (rc != 0)
     return rc;
   struct work w = {.g = g, .ng = n, .res = res, .by = by};
+  pre_freeblk_reset(&w.heap);
   for (size_t k = 0; k < sc.nt; k++) {
     if (!(sc.words.hits[k / 64] >> (k % 64) & 1))
       continue;
@@ -537,7 +547,8 @@ int pre_scan(const struct ldr_scan_group *g, size_t n, const struct ldr_text_ran
     uint64_t t2 = pre_now_ns();
     pthread_mutex_lock(&stats_lock);
     last_stats = (struct pre_scan_stats){.scans = last_stats.scans + 1, .bytes = w.bytes,
-                                         .total_ns = t2 - t0, .pass_ns = t2 - t1};
+                                         .total_ns = t2 - t0, .pass_ns = t2 - t1,
+                                         .freed = w.freed};
     pthread_mutex_unlock(&stats_lock);
   } else
     snprintf(why, LDR_ERR_MAX, "cannot read the memory map: %s", strerror(-rc));

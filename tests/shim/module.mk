@@ -117,7 +117,7 @@ HOLDER_HOST := $(HOLDER_T)/holder_host
 $(HOLDER_HOST): tests/shim/holder_host.c tests/shim/holder.h $(HOLDER_T)/libkeep.so $(HOLDER_T)/v1/libholder.so | $(DEPS_OK)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $< -L$(HOLDER_T) -lkeep -L$(HOLDER_T)/v1 -lholder \
-	  -Wl,-rpath,'$$ORIGIN' -o $@
+	  -lpthread -Wl,-rpath,'$$ORIGIN' -o $@
 TEST_DEPS += $(HOLDER_LIBS) $(HOLDER_HOST)
 TESTS += tests/shim/test_holders.sh
 

@@ -4,7 +4,9 @@
 # knows nothing of hotswap keeps, in a malloc'd struct, in a global of its own and in a
 # static of another library, a string, a static function and a variable of a shim-loaded
 # build; reloads past the grace period leave that build loaded, status names the holders,
-# the pointers still work; once the host drops them, the build retires and is unmapped.
+# the pointers still work; once the host drops them, the build retires and is unmapped. A
+# block a thread keeps in its own malloc arena holds the build too; the same pointers left
+# in blocks freed without clearing (main heap and a thread's arena) do not.
 # HOTSWAP_RETIRE=stacks (frames only) and 0 (never) are checked too.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/shim_lib.sh"
@@ -16,6 +18,15 @@ install_holder() { cp "$HT/v$1/libholder.so" "$APP/.h.tmp" && mv -f "$APP/.h.tmp
 mapped() { grep -c 'memfd:hotswap:libholder.so.*rw-p\|rw-p.*memfd:hotswap:libholder.so' "/proc/$TPID/maps"; }
 mapped_is() { [ "$(mapped)" -eq "$1" ]; }
 reload() { "$HS" reload "$TPID" >>"$T_TMP/reloads" 2>&1; }
+# held_by V N: the waiting copy of version V is held by exactly N words, all on a heap;
+# held_by V none: no copy of V waits to retire.
+held_by() { "$HS" status --json "$TPID" | python3 -c '
+import json, sys
+w = [x for x in json.load(sys.stdin)["plugins"][0]["waiting"] if x["version"] == sys.argv[1]]
+if sys.argv[2] == "none":
+    sys.exit(len(w) != 0)
+sys.exit(not (len(w) == 1 and w[0]["words"] == int(sys.argv[2]) and
+              w[0]["held_by"].startswith(sys.argv[2] + " words: heap 0x")))' "$1" "$2"; }
 holder_start() {
   : >"$LOG"
   install_holder 1
@@ -53,7 +64,34 @@ t_check "the host's global and libkeep's static are named in the log" \
 t_check "no crash: every kept pointer still works" \
   answer_is "holder v2 holder v2 holder v2 cb=42 counter=42 42 42" use
 t_check "the host drops them" answer_is dropped drop
-t_check "then v2 retires" wait_for 10 grep -qE "retired holder $V2 after [0-9]+ ms unused" "$LOG"
+t_check "then the kept v2 retires (nothing waits)" wait_for 10 held_by "$V2" none
+t_check "... and is unmapped" wait_for 10 mapped_is 1
+
+# A block in a thread's own malloc arena (not the brk heap) holds a build just the same.
+install_holder 2; reload
+t_check "v2 again: the host keeps its pointers" answer_is "kept holder v2" keep
+t_check "... a thread of the host copies them into its own arena" answer_is "tkept holder v2" tkeep
+t_check "... and the host drops its own" answer_is dropped drop
+install_holder 1; reload
+t_check "replaced, v2 is held by the thread's block alone (its 3 words, in a heap)" \
+  wait_for 10 held_by "$V2" 3
+t_check "the thread drops its block" answer_is tdropped tdrop
+t_check "then v2 retires (nothing waits)" wait_for 10 held_by "$V2" none
+t_check "... and is unmapped" wait_for 10 mapped_is 1
+
+# Freed without clearing: stale bytes nothing can use. Once v2, loaded again, has left its
+# pointers in freed blocks and been replaced, it retires.
+install_holder 2; reload
+t_check "v2 serves again; the host leaves its pointers in freed blocks" answer_is "stale holder v2" stale
+retired=$(grep -cE "retired holder $V2 after [0-9]+ ms unused" "$LOG")
+install_holder 1; reload
+t_check "v2 retires though freed blocks still point into it" wait_for 10 bash -c \
+  "[ \$(grep -cE 'retired holder $V2 after [0-9]+ ms unused' '$LOG') -eq $((retired + 1)) ]"
+t_check "... the scan saw those words and did not count them" python3 -c '
+import json, sys
+s = json.loads(sys.argv[1])["last_scan"]
+assert s["freed"] >= 4, s' "$("$HS" status --json "$TPID")"
+t_check "... and v2 is unmapped" wait_for 10 mapped_is 1
 t_check "the host still runs" answer_is "holder v1" name
 tiny_stop
 t_check "the host exits cleanly" [ "$TRC" -eq 0 ]
