@@ -53,9 +53,12 @@ static int env_uint(const char *name, unsigned max, unsigned *out, char *err, si
 }
 
 /* Retirement knobs: HOTSWAP_GRACE_MS (1000), HOTSWAP_MAX_VERSIONS (8; 0 = no cap) and
- * HOTSWAP_RETIRE: "scan" (threads and memory are scanned for pointers into a version before
- * it is unloaded), "stacks" or 1 (the default for now: threads' frames only, unsafe for a
+ * HOTSWAP_RETIRE: "scan" or 1 (the default, but under AddressSanitizer: threads and memory
+ * are scanned for pointers into a version before it is unloaded), "stacks" (threads' frames only, unsafe for a
  * program that keeps pointers into a plugin), 0 (every old version stays loaded). */
+/* Defined when AddressSanitizer's runtime is in the process (weak: NULL otherwise). */
+extern void __asan_init(void) __attribute__((weak));
+
 static int retire_config(struct pre_config *cfg, char *err, size_t n) {
   cfg->grace_ms = 1000;
   cfg->max_versions = 8;
@@ -64,15 +67,18 @@ static int retire_config(struct pre_config *cfg, char *err, size_t n) {
     rc = env_uint("HOTSWAP_MAX_VERSIONS", 1000000, &cfg->max_versions, err, n);
   const char *v = getenv("HOTSWAP_RETIRE");
   cfg->retire = true;
-  cfg->retire_scan = false;
-  if (rc != 0 || v == NULL || *v == '\0' || strcmp(v, "1") == 0 || strcmp(v, "stacks") == 0)
+  /* Under AddressSanitizer the runtime's registry of globals and its stack depot (the PCs of
+   * every allocation) point into each instrumented version for good: a scan would keep them
+   * all, so the default there is the stack check. */
+  cfg->retire_scan = __asan_init == NULL || (v != NULL && *v != '\0');
+  if (rc != 0 || v == NULL || *v == '\0' || strcmp(v, "1") == 0 || strcmp(v, "scan") == 0)
     return rc;
   if (strcmp(v, "0") == 0) {
     cfg->retire = false;
-  } else if (strcmp(v, "scan") == 0) {
-    cfg->retire_scan = true;
+  } else if (strcmp(v, "stacks") == 0) {
+    cfg->retire_scan = false;
   } else {
-    snprintf(err, n, "HOTSWAP_RETIRE='%s' is not one of scan, stacks (or 1), 0", v);
+    snprintf(err, n, "HOTSWAP_RETIRE='%s' is not one of scan (or 1), stacks, 0", v);
     return -EINVAL;
   }
   return 0;

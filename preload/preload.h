@@ -74,7 +74,7 @@ struct pre_config {
   unsigned grace_ms;     /* HOTSWAP_GRACE_MS, default 1000 */
   unsigned max_versions; /* HOTSWAP_MAX_VERSIONS, default 8, 0: no cap */
   bool retire;           /* HOTSWAP_RETIRE, default 1; 0: old versions stay loaded */
-  bool retire_scan;      /* HOTSWAP_RETIRE=scan, not stacks (1, the default) */
+  bool retire_scan;      /* HOTSWAP_RETIRE=scan or 1 (the default), not stacks */
   int state_policy;      /* HOTSWAP_STATE: enum ldr_state_policy (carry, strict, fresh) */
   bool crash_report;     /* HOTSWAP_CRASH, default 1: take fatal signals to name the build */
   unsigned probation_ms; /* HOTSWAP_PROBATION_MS, default 60000; 0: no last-known-good */

@@ -11,7 +11,6 @@
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/shim_lib.sh"
 . "$(dirname "$0")/tiny_lib.sh"
-san_skip "the sanitizer runtime's own registry of each plugin's globals (in its internal mappings) points into every version, so the scan never finds one unreferenced"
 
 HT="$BUILD/tests/shim/holder"
 install_holder() { cp "$HT/v$1/libholder.so" "$APP/.h.tmp" && mv -f "$APP/.h.tmp" "$APP/libholder.so"; }
@@ -35,7 +34,24 @@ holder_start() {
     "$HT/holder_host"
 }
 
-holder_start HOTSWAP_RETIRE=scan
+# Under AddressSanitizer its registry of globals and its stack depot point into every
+# instrumented version for good: the default there is the stack check (config.c), which
+# unloads a version the heap still points into (the host never uses the pointers after).
+if [ -n "$SAN_RT" ]; then
+  holder_start
+  t_check "ASan: the host starts on v1" answer_is "holder v1" name
+  install_holder 2; reload
+  t_check "ASan: v2 kept" answer_is "kept holder v2" keep
+  V2=$("$HS" status --json "$TPID" | python3 -c 'import json,sys; print(json.load(sys.stdin)["plugins"][0]["version"])')
+  install_holder 1; reload
+  t_check "ASan: the default is the stack check (v2 retired though kept)" \
+    wait_for 10 grep -qE "retired holder $V2 after" "$LOG"
+  tiny_stop
+  echo "the scan's checks skipped under ${SAN_RT%:}: its registry of globals and stack depot point into every version" >&2
+  t_done
+fi
+
+holder_start # HOTSWAP_RETIRE=scan is the default
 t_check "the host starts on v1" answer_is "holder v1" name
 install_holder 2
 t_check "reload to v2" reload
@@ -96,7 +112,7 @@ t_check "the host still runs" answer_is "holder v1" name
 tiny_stop
 t_check "the host exits cleanly" [ "$TRC" -eq 0 ]
 
-# HOTSWAP_RETIRE=stacks (the default for now): the frames-only check unloads a version the heap points into (the
+# HOTSWAP_RETIRE=stacks (the default of 0.5.0): the frames-only check unloads a version the heap points into (the
 # documented hazard); the test only looks at the log, never uses the pointers after.
 holder_start HOTSWAP_RETIRE=stacks
 t_check "stacks: the host starts on v1" answer_is "holder v1" name
@@ -117,5 +133,5 @@ tiny_stop
 
 holder_start HOTSWAP_RETIRE=sometimes
 tiny_stop
-t_check "a bad HOTSWAP_RETIRE is refused by name" grep -q "HOTSWAP_RETIRE='sometimes' is not one of scan, stacks (or 1), 0" "$LOG" "$T_TMP/tiny.err"
+t_check "a bad HOTSWAP_RETIRE is refused by name" grep -q "HOTSWAP_RETIRE='sometimes' is not one of scan (or 1), stacks, 0" "$LOG" "$T_TMP/tiny.err"
 t_done
