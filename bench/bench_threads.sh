@@ -9,6 +9,9 @@
 #   retire_ms_p50_{8,256}_threads   committed reply to the "retired ..." log line
 #   *_load                          the same while loadgen runs
 #   *_ratio_256_vs_8                256 threads over 8
+#   *_stacks                        8 and 256 threads under load again with
+#                                   HOTSWAP_RETIRE=stacks (the frames-only check), beside
+#                                   the default memory scan; retire_ms_p50_ratio_scan_vs_stacks*
 set -u
 BUILD=${BUILD:-build}
 B="$BUILD/bench"
@@ -26,7 +29,7 @@ start() {
   rm -f "$DIR/port" "$DIR/ctl.sock"
   cp "$LEG/v1/libhandler.so" "$DIR/app/.t.so" && mv -f "$DIR/app/.t.so" "$DIR/app/libhandler.so"
   : >"$DIR/log"
-  HOTSWAP_GRACE_MS=0 HOTSWAP_PLUGINS="$DIR/app/libhandler.so" HOTSWAP_CONTROL="$DIR/ctl.sock" \
+  HOTSWAP_RETIRE=${RETIRE:-scan} HOTSWAP_GRACE_MS=0 HOTSWAP_PLUGINS="$DIR/app/libhandler.so" HOTSWAP_CONTROL="$DIR/ctl.sock" \
     HOTSWAP_LOG="$DIR/log" LD_LIBRARY_PATH="$DIR/app" LD_PRELOAD="$SHIM" \
     "$LEG/server" -t "$1" -P "$DIR/port" >/dev/null 2>&1 &
   SPID=$!
@@ -73,3 +76,13 @@ ratio() {
     awk -v a="$a" -v b="$b" -v k="$1_ratio_256_vs_8$2" 'BEGIN { if (b > 0) printf "@%s %.2f\n", k, a / b }'
 }
 for k in reload_ms_p50 retire_ms_p50; do ratio $k ""; ratio $k _load; done
+RETIRE=stacks run 8 8_threads_load_stacks load | tee -a "$DIR/figures"
+RETIRE=stacks run 256 256_threads_load_stacks load | tee -a "$DIR/figures"
+# The scan's retirement over the frames-only check's, same server, threads and load.
+for t in 8 256; do
+  a=$(sed -n "s/^@retire_ms_p50_${t}_threads_load //p" "$DIR/figures")
+  b=$(sed -n "s/^@retire_ms_p50_${t}_threads_load_stacks //p" "$DIR/figures")
+  [ -n "$a" ] && [ -n "$b" ] &&
+    awk -v a="$a" -v b="$b" -v k="retire_ms_p50_ratio_scan_vs_stacks_${t}_threads_load" \
+      'BEGIN { if (b > 0) printf "@%s %.2f\n", k, a / b }'
+done
