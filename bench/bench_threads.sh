@@ -68,21 +68,20 @@ run 8 8_threads | tee "$DIR/figures"
 run 256 256_threads | tee -a "$DIR/figures"
 run 8 8_threads_load load | tee -a "$DIR/figures"
 run 256 256_threads_load load | tee -a "$DIR/figures"
-# ratio KEY_STEM [SUFFIX]: @KEY_STEM_ratio_256_vs_8[SUFFIX] from the two figures above.
+# ratio NAME A B: "@NAME A/B" from the figures above (A and B are keys, without the @).
 ratio() {
-  a=$(sed -n "s/^@$1_256_threads$2 //p" "$DIR/figures")
-  b=$(sed -n "s/^@$1_8_threads$2 //p" "$DIR/figures")
+  a=$(sed -n "s/^@$2 //p" "$DIR/figures")
+  b=$(sed -n "s/^@$3 //p" "$DIR/figures")
   [ -n "$a" ] && [ -n "$b" ] &&
-    awk -v a="$a" -v b="$b" -v k="$1_ratio_256_vs_8$2" 'BEGIN { if (b > 0) printf "@%s %.2f\n", k, a / b }'
+    awk -v a="$a" -v b="$b" -v k="$1" 'BEGIN { if (b > 0) printf "@%s %.2f\n", k, a / b }'
 }
-for k in reload_ms_p50 retire_ms_p50; do ratio $k ""; ratio $k _load; done
+for k in reload_ms_p50 retire_ms_p50; do
+  for s in "" _load; do ratio "${k}_ratio_256_vs_8$s" "${k}_256_threads$s" "${k}_8_threads$s"; done
+done
 RETIRE=stacks run 8 8_threads_load_stacks load | tee -a "$DIR/figures"
 RETIRE=stacks run 256 256_threads_load_stacks load | tee -a "$DIR/figures"
 # The scan's retirement over the frames-only check's, same server, threads and load.
 for t in 8 256; do
-  a=$(sed -n "s/^@retire_ms_p50_${t}_threads_load //p" "$DIR/figures")
-  b=$(sed -n "s/^@retire_ms_p50_${t}_threads_load_stacks //p" "$DIR/figures")
-  [ -n "$a" ] && [ -n "$b" ] &&
-    awk -v a="$a" -v b="$b" -v k="retire_ms_p50_ratio_scan_vs_stacks_${t}_threads_load" \
-      'BEGIN { if (b > 0) printf "@%s %.2f\n", k, a / b }'
+  ratio "retire_ms_p50_ratio_scan_vs_stacks_${t}_threads_load" "retire_ms_p50_${t}_threads_load" \
+    "retire_ms_p50_${t}_threads_load_stacks"
 done

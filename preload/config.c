@@ -52,13 +52,14 @@ static int env_uint(const char *name, unsigned max, unsigned *out, char *err, si
   return 0;
 }
 
-/* Retirement knobs: HOTSWAP_GRACE_MS (1000), HOTSWAP_MAX_VERSIONS (8; 0 = no cap) and
- * HOTSWAP_RETIRE: "scan" or 1 (the default, but under AddressSanitizer: threads and memory
- * are scanned for pointers into a version before it is unloaded), "stacks" (threads' frames only, unsafe for a
- * program that keeps pointers into a plugin), 0 (every old version stays loaded). */
 /* Defined when AddressSanitizer's runtime is in the process (weak: NULL otherwise). */
 extern void __asan_init(void) __attribute__((weak));
 
+/* Retirement knobs: HOTSWAP_GRACE_MS (1000), HOTSWAP_MAX_VERSIONS (8; 0 = no cap) and
+ * HOTSWAP_RETIRE: "scan" or 1 (the default, but under AddressSanitizer: threads and memory
+ * are scanned for pointers into a version before it is unloaded), "stacks" (threads' frames
+ * only, unsafe for a program that keeps pointers into a plugin), 0 (every old version stays
+ * loaded). */
 static int retire_config(struct pre_config *cfg, char *err, size_t n) {
   cfg->grace_ms = 1000;
   cfg->max_versions = 8;

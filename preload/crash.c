@@ -140,7 +140,6 @@ static bool system_object(uintptr_t addr) {
   return false;
 }
 
-
 /* The line, and who is blamed: true when the fault is in plugin code, or in a system
  * library called (first, walking outward) from plugin code. */
 static bool describe(struct line *l, int signo, const siginfo_t *info, const void *uctx,

@@ -35,8 +35,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/uio.h>
-#include <unistd.h>
 
 #include "preload/preload.h"
 
@@ -55,8 +53,7 @@ static struct {
 
 /* noinline: the probe reads a block it freed, through the kernel, on purpose. */
 __attribute__((noinline)) static bool read_words(uintptr_t at, uintptr_t *out, size_t n) {
-  struct iovec local = {out, n * sizeof(*out)}, remote = {(void *)at, n * sizeof(*out)};
-  return process_vm_readv(getpid(), &local, 1, &remote, 1, 0) == (ssize_t)(n * sizeof(*out));
+  return pre_read_self(out, at, n * sizeof(*out)) == (ssize_t)(n * sizeof(*out));
 }
 
 /* The word at `at` (8-aligned), through a 64 KiB window that moves forward with the walk. */
@@ -65,8 +62,7 @@ static bool peek(uintptr_t at, uintptr_t limit, uintptr_t *v) {
     size_t want = sizeof(fb.win);
     if (limit - at < want)
       want = limit - at;
-    struct iovec local = {fb.win, want}, remote = {(void *)at, want};
-    ssize_t got = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+    ssize_t got = pre_read_self(fb.win, at, want);
     if (got < (ssize_t)sizeof(*v)) {
       fb.win_lo = fb.win_hi = 0;
       return false;
@@ -104,15 +100,16 @@ void pre_freeblk_reset(struct pre_freeblk *c) {
   fb.win_lo = fb.win_hi = 0;
 }
 
-/* Set c up for the heap holding `a` in mapping [lo, hi): its first chunk and its end. */
+/* Set c up for the heap holding `a` in mapping [lo, hi): its start, its end, and the walk at
+ * its first chunk. */
 static bool find_heap(struct pre_freeblk *c, uintptr_t a, uintptr_t lo, uintptr_t hi,
                       bool brk_heap) {
-  c->base = c->first = c->end = c->at = 0;
+  c->base = c->end = c->at = 0;
   if (brk_heap) {
     uintptr_t h[2];
     if ((lo & 15) != 0 || !read_words(lo, h, 2) || h[0] != 0 || !(h[1] & PREV_INUSE))
       return false;
-    c->base = c->first = lo;
+    c->base = c->at = lo;
     c->end = hi;
   } else {
     uintptr_t base = a & ~(HEAP_MAX - 1), h[4];
@@ -130,10 +127,9 @@ static bool find_heap(struct pre_freeblk *c, uintptr_t a, uintptr_t lo, uintptr_
     if ((first + 16) & 15)
       first += 16 - ((first + 16) & 15);
     c->base = base;
-    c->first = first;
+    c->at = first;
     c->end = base + size;
   }
-  c->at = c->first;
   return true;
 }
 
@@ -141,7 +137,7 @@ bool pre_freeblk_has(struct pre_freeblk *c, uintptr_t a, uintptr_t lo, uintptr_t
                      bool brk_heap) {
   if (!fb.glibc)
     return false;
-  if (c->base == 0 || a < c->at || a >= c->end || a < c->base) {
+  if (c->base == 0 || a < c->at || a >= c->end) { /* c->at >= c->base */
     if (!find_heap(c, a, lo, hi, brk_heap))
       return false;
     fb.win_lo = fb.win_hi = 0;

@@ -15,6 +15,8 @@
 #include <signal.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/uio.h>
+#include <unistd.h>
 
 #include "loader/loader.h"
 
@@ -254,6 +256,14 @@ void pre_stacks_own(uintptr_t *lo, uintptr_t *hi);
 int pre_stacks_words(const struct ldr_text_range *r, const bool *code, size_t n,
                      struct pre_stack_words *out, char *why);
 
+/* Read up to n bytes at addr of this very process into out, with process_vm_readv: a
+ * mapping unmapped meanwhile gives -1 (errno) or a short count, never a fault. Returns what
+ * process_vm_readv does. async-signal-safe. */
+static inline ssize_t pre_read_self(void *out, uintptr_t addr, size_t n) {
+  struct iovec local = {out, n}, remote = {(void *)addr, n};
+  return process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+}
+
 /* ---- scan.c: retirement's memory scan ------------------------------------------------ */
 
 /* ldr_scan_fn (see loader.h): a words round of the stack check, then every other readable
@@ -276,7 +286,8 @@ void pre_scan_last(struct pre_scan_stats *out);
 
 /* A walk of one malloc heap, kept across the words one scan asks about in address order. */
 struct pre_freeblk {
-  uintptr_t base, first, end, at;
+  uintptr_t base, end; /* the heap (0: none yet, or given up on) */
+  uintptr_t at;        /* a chunk start at or below the last word asked about */
 };
 /* Start a scan's walks (probes malloc the first time: call from the scanning thread). */
 void pre_freeblk_reset(struct pre_freeblk *c);

@@ -19,7 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include "preload/preload.h"
@@ -379,8 +378,7 @@ static void scan_piece(struct work *w, uintptr_t lo, uintptr_t hi, const struct 
   const uintptr_t tmin = sc.tmin, tspan = sc.tspan;
   while (lo < hi) {
     size_t want = hi - lo < sizeof(sc.buf) ? hi - lo : sizeof(sc.buf);
-    struct iovec local = {sc.buf, want}, remote = {(void *)lo, want};
-    ssize_t got = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+    ssize_t got = pre_read_self(sc.buf, lo, want);
     if (got <= 0)
       return;
     w->bytes += (uint64_t)got;
@@ -417,7 +415,8 @@ static void scan_range(struct work *w, uintptr_t lo, uintptr_t hi, const struct 
  * `self` words point to itself) near its top, whose tid the kernel set to 0 when the thread
  * exited (CLONE_CHILD_CLEARTID), and pthread_join to -1 once joined (seen when test_holders'
  * host left a joined thread's frames in glibc's stack cache). Where in the descriptor the
- * tid lives is found once, from this thread's own. The descriptor itself is still scanned (a joinable thread's result). */
+ * tid lives is found once, from this thread's own. The descriptor itself is still scanned
+ * (a joinable thread's result). */
 static long tid_offset = -1;
 
 static void find_tid_offset(void) {
@@ -425,8 +424,7 @@ static void find_tid_offset(void) {
   pid_t me = gettid();
   for (long k = 0; k < 4096 && tid_offset < 0; k += 4) {
     pid_t v;
-    struct iovec local = {&v, sizeof(v)}, remote = {(void *)(self + k), sizeof(v)};
-    if (process_vm_readv(getpid(), &local, 1, &remote, 1, 0) != sizeof(v))
+    if (pre_read_self(&v, (uintptr_t)(self + k), sizeof(v)) != sizeof(v))
       return;
     if (v == me)
       tid_offset = k;
@@ -439,8 +437,7 @@ static uintptr_t dead_tcb(const struct mapping *m) {
   if (tid_offset < 0 || m->inode != 0 || m->path[0] != '\0' || m->hi - m->lo < 2 * TOP)
     return 0;
   uintptr_t top = m->hi - TOP;
-  struct iovec local = {sc.buf, TOP}, remote = {(void *)top, TOP};
-  if (process_vm_readv(getpid(), &local, 1, &remote, 1, 0) != TOP)
+  if (pre_read_self(sc.buf, top, TOP) != TOP)
     return 0;
   for (size_t k = 0; k + 2 < TOP / sizeof(uintptr_t); k += 8) { /* 64-byte aligned */
     uintptr_t at = top + k * sizeof(uintptr_t);

@@ -168,8 +168,7 @@ static bool scan_own_words(const ucontext_t *uc, struct slot *sl) {
     end = map_end;
   uintptr_t buf[OWN_SCAN_WORDS];
   while (a < end) {
-    struct iovec local = {buf, sizeof(buf)}, remote = {(void *)a, sizeof(buf)};
-    ssize_t got = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+    ssize_t got = pre_read_self(buf, a, sizeof(buf));
     if (got <= 0)
       break;
     for (size_t k = 0; k < (size_t)got / sizeof(buf[0]); k++) {
@@ -587,8 +586,7 @@ static bool is_restorer(const struct proc_ctx *c, uintptr_t w) {
 
 /* Read n bytes at addr of this process into out. Returns 0, or -1 (unmapped, refused). */
 static int peek(void *out, uintptr_t addr, size_t n) {
-  struct iovec local = {out, n}, remote = {(void *)addr, n};
-  ssize_t r = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+  ssize_t r = pre_read_self(out, addr, n);
   if (r < 0 && (errno == EPERM || errno == ENOSYS))
     proc_refused = true;
   return r == (ssize_t)n ? 0 : -1;
