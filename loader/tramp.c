@@ -346,6 +346,11 @@ bool ldr_tramp_contains(const void *pc) {
   return a >= (uintptr_t)ldr_tramp_base && a < (uintptr_t)ldr_tramp_end;
 }
 
+void ldr_tramp_bounds(uintptr_t *lo, uintptr_t *hi) {
+  *lo = (uintptr_t)ldr_tramp_base;
+  *hi = (uintptr_t)ldr_tramp_end;
+}
+
 /* Number of the current generation, 0 before the first commit. Lock-free,
  * async-signal-safe. */
 uint64_t ldr_gen_mark(void) {

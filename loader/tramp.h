@@ -90,6 +90,8 @@ size_t ldr_route_count(void);
 
 /* True when pc is inside the trampoline pool. Lock-free, async-signal-safe. */
 bool ldr_tramp_contains(const void *pc);
+/* The pool's bytes, [*lo, *hi): for a caller that tests many words (the stack scans). */
+void ldr_tramp_bounds(uintptr_t *lo, uintptr_t *hi);
 /* Number of the current generation (0 before the first commit). Lock-free,
  * async-signal-safe. */
 uint64_t ldr_gen_mark(void);

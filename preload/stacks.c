@@ -57,6 +57,9 @@ enum { ANS_CLEAR = 1, ANS_HIT = 2, ANS_FAILED = 3 };
 static _Atomic int round_no;
 static _Atomic uintptr_t range_lo[MAX_RANGES], range_hi[MAX_RANGES];
 static _Atomic size_t n_ranges;
+/* The span of every range, [span_lo, span_lo + span_len]: most words of a stack (data,
+ * pointers to the heap and to stacks) fall outside it and cost one compare. */
+static _Atomic uintptr_t span_lo, span_len;
 /* Words rounds: which ranges are code (a thread blocked in a system call counts only words
  * into code on its stack: see pre_stacks_words). */
 static _Atomic bool range_code[MAX_RANGES];
@@ -94,6 +97,9 @@ int pre_stacks_signo(void) { return stack_signo; }
 /* The index of the range holding w, or -1. */
 static int range_of(uintptr_t w) {
   size_t n = atomic_load_explicit(&n_ranges, memory_order_acquire);
+  if (w - atomic_load_explicit(&span_lo, memory_order_relaxed) >
+      atomic_load_explicit(&span_len, memory_order_relaxed))
+    return -1;
   for (size_t i = 0; i < n && i < MAX_RANGES; i++) {
     /* <= end: a return address just past a call that ends the segment */
     if (w >= atomic_load_explicit(&range_lo[i], memory_order_relaxed) &&
@@ -423,6 +429,9 @@ struct proc_ctx {
   char text[8192]; /* a window on /proc/self/maps (lines are at most ~4 KiB: PATH_MAX) */
   uintptr_t restorer[MAX_RESTORERS];
   size_t n_restorers;
+  /* scan_words' one-compare filters: the restorers' span [rs_lo, rs_lo + rs_len], the
+   * trampoline pool [pool_lo, pool_hi). */
+  uintptr_t rs_lo, rs_len, pool_lo, pool_hi;
   /* Words rounds: the thread looked at, whether a word hit, and where its scan stopped. */
   bool words, hit;
   struct slot *cur;
@@ -575,6 +584,14 @@ static void read_restorers(struct proc_ctx *c) {
     if (!known && c->n_restorers < MAX_RESTORERS)
       c->restorer[c->n_restorers++] = k.restorer;
   }
+  uintptr_t lo = UINTPTR_MAX, hi = 0;
+  for (size_t i = 0; i < c->n_restorers; i++) {
+    lo = c->restorer[i] < lo ? c->restorer[i] : lo;
+    hi = c->restorer[i] > hi ? c->restorer[i] : hi;
+  }
+  c->rs_lo = c->n_restorers > 0 ? lo : UINTPTR_MAX;
+  c->rs_len = c->n_restorers > 0 ? hi - lo : 0;
+  ldr_tramp_bounds(&c->pool_lo, &c->pool_hi);
 }
 
 static bool is_restorer(const struct proc_ctx *c, uintptr_t w) {
@@ -625,6 +642,12 @@ static int scan_words(struct proc_ctx *c, uintptr_t a, uintptr_t hi, uintptr_t s
       return PROC_UNKNOWN;
     for (size_t i = 0; i < n; i++) {
       uintptr_t at = a + i * sizeof(uintptr_t), w = c->buf[i];
+      /* Most words: not in a range (range_of's span), not in the pool, no restorer, not
+       * a TCB's self pointer. */
+      if (w - atomic_load_explicit(&span_lo, memory_order_relaxed) >
+              atomic_load_explicit(&span_len, memory_order_relaxed) &&
+          w - c->pool_lo >= c->pool_hi - c->pool_lo && w - c->rs_lo > c->rs_len && w != at)
+        continue;
       int ri = c->words ? range_of(w) : -1;
       if (ri >= 0 && atomic_load_explicit(&range_code[ri], memory_order_relaxed))
         c->hit |= mark_word(c->cur, w);
@@ -902,10 +925,16 @@ static int stack_round(const struct ldr_text_range *r, size_t n, bool words, cha
   if (rn >= (1 << 28)) /* keep rn << 2 positive */
     atomic_store(&round_no, rn = 1);
   atomic_store_explicit(&n_slots, 0, memory_order_release);
+  uintptr_t lo = UINTPTR_MAX, hi = 0;
   for (size_t i = 0; i < n; i++) {
     atomic_store_explicit(&range_lo[i], r[i].start, memory_order_relaxed);
     atomic_store_explicit(&range_hi[i], r[i].end, memory_order_relaxed);
+    lo = r[i].start < lo ? r[i].start : lo;
+    hi = r[i].end > hi ? r[i].end : hi;
   }
+  /* No range: an empty span (lo - 1 wraps; no word is 1 past UINTPTR_MAX). */
+  atomic_store_explicit(&span_lo, n > 0 ? lo : UINTPTR_MAX, memory_order_relaxed);
+  atomic_store_explicit(&span_len, n > 0 ? hi - lo : 0, memory_order_relaxed);
   atomic_store_explicit(&n_ranges, n, memory_order_release);
   atomic_store_explicit(&words_round, words, memory_order_release);
   int nt = list_threads((pid_t)syscall(SYS_gettid));
