@@ -15,8 +15,10 @@
  * builder's ldr_gen_set refuses the name, and the lifecycle turns that into a refused
  * reload (the running generation keeps serving). The pool is fixed code, never grown. */
 #define LDR_TRAMP_MAX 16384
-/* Bytes between two trampolines: trampoline i is at ldr_tramp_base + i * LDR_TRAMP_SIZE. */
-#define LDR_TRAMP_SIZE 16
+/* Bytes between two trampolines: trampoline i is at ldr_tramp_base + i * LDR_TRAMP_SIZE.
+ * 32 on both architectures: x86-64's endbr64 + load + jump take 18 bytes, aarch64's
+ * bti c + adrp/ldr/add/ldr + br take 24. */
+#define LDR_TRAMP_SIZE 32
 /* offsetof(struct ldr_gen, targets), used by the assembly (checked in tramp.c). */
 #define LDR_GEN_TARGETS_OFFSET 24
 

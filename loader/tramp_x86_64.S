@@ -22,12 +22,13 @@
 ldr_tramp_base:
 	.set .Lslot, 0
 	.rept LDR_TRAMP_MAX
-	.p2align 4, 0xcc                     /* LDR_TRAMP_SIZE; 14 code bytes + 2 x int3 */
+	.p2align 5, 0xcc                     /* LDR_TRAMP_SIZE: 18 code bytes, then int3 */
+	endbr64                              /* an indirect-branch target on CET/IBT hosts */
 	movq ldr_tramp_gen(%rip), %r11       /* acquire load: a plain mov on x86-64 (TSO) */
 	jmpq *(LDR_GEN_TARGETS_OFFSET + 8 * .Lslot)(%r11)
 	.set .Lslot, .Lslot + 1
 	.endr
-	.p2align 4, 0xcc
+	.p2align 5, 0xcc
 	.globl ldr_tramp_end
 	.hidden ldr_tramp_end
 ldr_tramp_end:

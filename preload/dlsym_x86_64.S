@@ -9,6 +9,7 @@
         .type   dlsym, @function
         .p2align 4
 dlsym:
+        endbr64                         /* an indirect-branch target on CET/IBT hosts */
         push    %rdi
         push    %rsi
         sub     $8, %rsp                /* 16-byte alignment for the call */
@@ -29,6 +30,7 @@ dlsym:
         .type   dlvsym, @function
         .p2align 4
 dlvsym:
+        endbr64
         push    %rdi
         push    %rsi
         push    %rdx                    /* three pushes: the stack is 16-byte aligned */

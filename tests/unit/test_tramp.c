@@ -462,6 +462,25 @@ static void tramp_contains__the_whole_pool_and_nothing_else(void **state) {
   assert_false(ldr_tramp_contains(NULL));
 }
 
+/* Every trampoline starts with the landing pad of its architecture's indirect-branch
+ * checks (x86-64 CET/IBT: endbr64; aarch64 BTI: bti c), and a routed address is one. */
+static void landing_pad__starts_every_trampoline(void **state) {
+  (void)state;
+  const unsigned char *t = route("tl_version");
+  long i = ldr_tramp_index(t);
+  assert_true(i >= 0);
+  const unsigned char *base = t - (size_t)i * LDR_TRAMP_SIZE;
+#if defined(__x86_64__)
+  static const unsigned char pad[] = {0xf3, 0x0f, 0x1e, 0xfa}; /* endbr64 */
+#elif defined(__aarch64__)
+  static const unsigned char pad[] = {0x5f, 0x24, 0x03, 0xd5}; /* bti c (hint #34) */
+#endif
+  for (long k = 0; k < LDR_TRAMP_MAX; k += 1) {
+    if (memcmp(base + (size_t)k * LDR_TRAMP_SIZE, pad, sizeof(pad)) != 0)
+      fail_msg("trampoline %ld does not start with the landing pad", k);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(ints__eight_args_two_on_stack__reach_v1_then_v2),
@@ -481,6 +500,7 @@ int main(void) {
       cmocka_unit_test(fill__past_ldr_tramp_max__is_enoslot_and_every_trampoline_works),
       cmocka_unit_test(reclaim__after_a_quiet_round__frees_older_generations_keeps_two),
       cmocka_unit_test(tramp_contains__the_whole_pool_and_nothing_else),
+      cmocka_unit_test(landing_pad__starts_every_trampoline),
   };
   return cmocka_run_group_tests(tests, open_libs, close_libs);
 }
