@@ -8,16 +8,34 @@
 #   make bench      figures, written to build/bench.json
 #   make fuzz       libFuzzer targets (clang)
 #
-# Knobs: WERROR=1, SANITIZE=address,undefined | thread, V=1, BUILD=dir, CC=...
+# Knobs: WERROR=1, SANITIZE=address,undefined | thread, V=1, BUILD=dir, CC=...,
+#        ARCH=aarch64 (cross build with aarch64-linux-gnu-gcc into build/aarch64; its tests
+#        run under qemu-user with `make check-aarch64`)
 # Each module adds its targets in its own module.mk, included below.
 
 comma := ,
 # The release, in one place: `hotswap --version` prints it.
 VERSION := 0.5.0
 SOVERSION := 0
-BUILD_DEFAULT := build$(if $(SANITIZE),/san-$(subst $(comma),-,$(SANITIZE)))
+# The machine built for: this one's, or ARCH=aarch64 on an x86-64 one (a cross build: the
+# compiler and the pkg-config answers of that architecture's Debian multiarch libraries).
+HOST_ARCH := $(shell uname -m)
+ARCH ?= $(HOST_ARCH)
+ifeq ($(filter $(ARCH),x86_64 aarch64),)
+$(error ARCH=$(ARCH): hotswap builds for x86_64 and aarch64)
+endif
+CROSS := $(if $(filter $(ARCH),$(HOST_ARCH)),,$(ARCH)-linux-gnu-)
+BUILD_DEFAULT := build$(if $(CROSS),/$(ARCH))$(if $(SANITIZE),/san-$(subst $(comma),-,$(SANITIZE)))
 BUILD ?= $(BUILD_DEFAULT)
+ifneq ($(CROSS),)
+ifeq ($(origin CC),default)
+CC := $(CROSS)gcc
+endif
+PKG_CONFIG ?= PKG_CONFIG_LIBDIR=/usr/lib/$(ARCH)-linux-gnu/pkgconfig:/usr/share/pkgconfig pkg-config
+else
 CC ?= cc
+PKG_CONFIG ?= pkg-config
+endif
 CFLAGS ?= -O2 -g
 
 ifeq ($(V),1)
@@ -40,12 +58,15 @@ ALL_LDFLAGS = $(SAN_FLAGS) $(LDFLAGS)
 # pkg-config, asked once and only when a recipe needs the answer (so that a missing
 # package can be installed by the deps step first).
 define lazy-pc
-$(1) = $$(eval $(1) := $$$$(shell pkg-config $(2) 2>/dev/null))$$($(1))
+$(1) = $$(eval $(1) := $$$$(shell $(PKG_CONFIG) $(2) 2>/dev/null))$$($(1))
 endef
 $(eval $(call lazy-pc,ELF_CFLAGS,--cflags libelf))
 $(eval $(call lazy-pc,ELF_LIBS,--libs libelf))
 $(eval $(call lazy-pc,GIT2_CFLAGS,--cflags libgit2))
-$(eval $(call lazy-pc,GIT2_LIBS,--libs libgit2))
+$(eval $(call lazy-pc,GIT2_LIBS_PC,--libs libgit2))
+# Debian's libgit2-dev is not co-installable for two architectures: a cross build links the
+# other architecture's runtime library (libgit2-1.5:arm64) with this one's headers.
+GIT2_LIBS = $(or $(GIT2_LIBS_PC),$(if $(CROSS),$(firstword $(wildcard /usr/lib/$(ARCH)-linux-gnu/libgit2.so.*))))
 $(eval $(call lazy-pc,CMOCKA_CFLAGS,--cflags cmocka))
 $(eval $(call lazy-pc,CMOCKA_LIBS,--libs cmocka))
 $(eval $(call lazy-pc,UNWIND_LIBS,--libs libunwind))
@@ -63,7 +84,7 @@ UNIT_TESTS :=   # the subset run again under sanitizers (`make unit`)
 TEST_DEPS :=    # files the tests need besides ALL_TARGETS (fixtures)
 BENCHES :=      # programs run by `make bench`
 
-.PHONY: all check unit bench demo demo-crash fuzz fuzz-smoke clean deps install uninstall
+.PHONY: all check check-aarch64 unit bench demo demo-crash fuzz fuzz-smoke clean deps install uninstall
 all:
 
 include $(sort $(wildcard */module.mk tests/*/module.mk examples/*/module.mk))
@@ -82,6 +103,12 @@ check: all $(TESTS) $(TEST_DEPS)
 
 unit: $(UNIT_TESTS) $(TEST_DEPS)
 	$(Q)BUILD=$(BUILD) tests/run.sh $(UNIT_TESTS)
+
+# The unit tests (loader, trampolines, ELF checks, lifecycle, API), cross-built for aarch64
+# into build/aarch64 and run under qemu-user (explicitly, no binfmt_misc needed).
+check-aarch64:
+	$(Q)scripts/deps.sh aarch64
+	$(Q)HOTSWAP_TEST_RUNNER=qemu-aarch64-static $(MAKE) --no-print-directory ARCH=aarch64 unit
 
 demo: all
 	$(Q)scripts/demo.sh $(BUILD)

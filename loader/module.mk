@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # loader/: trampolines, generations and the plugin lifecycle, as a static library linked
-# into the shim. Every loader/*.c and loader/*.S is part of it.
+# into the shim. Every loader/*.c and this architecture's loader/*_$(ARCH).S is part of it.
 LOADER_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard loader/*.c)) \
-               $(patsubst %.S,$(BUILD)/obj/%.o,$(wildcard loader/*.S))
+               $(patsubst %.S,$(BUILD)/obj/%.o,$(wildcard loader/*_$(ARCH).S))
 LOADER_LIB := $(BUILD)/libhotswap_loader.a
 $(LOADER_OBJS): EXTRA_CFLAGS += $(ELF_CFLAGS) -fvisibility=hidden
 # No exit, abort, assert or stdout in the shim: common/shim_rules.h poisons them.

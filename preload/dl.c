@@ -3,7 +3,7 @@
  * get their GOT entries retrofitted too, and dlsym()/dlvsym() of a routed plugin function
  * return its trampoline, so a function pointer looked up by name follows reloads.
  *
- * The dlsym and dlvsym entries are in dlsym_x86_64.S: when the name is not routed they
+ * The dlsym and dlvsym entries are in dlsym_<arch>.S: when the name is not routed they
  * tail-jump to libc's, so glibc still sees the daemon's return address (RTLD_NEXT and
  * RTLD_DEFAULT depend on it). libc's own functions are found in libc's dynamic symbol table,
  * since a lookup by name through the dynamic linker would find the shim's first.

@@ -2,7 +2,7 @@
 # preload/: libhotswap_preload.so, the shim. Exports only the allowlist in
 # preload/exports.map (hotswap_* API and the interposed libc functions).
 PRELOAD_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard preload/*.c)) \
-                $(patsubst %.S,$(BUILD)/obj/%.o,$(wildcard preload/*.S))
+                $(patsubst %.S,$(BUILD)/obj/%.o,$(wildcard preload/*_$(ARCH).S))
 PRELOAD_SO := $(BUILD)/libhotswap_preload.so
 $(PRELOAD_OBJS): EXTRA_CFLAGS += $(ELF_CFLAGS) -fvisibility=hidden
 # No exit, abort, assert or stdout in the shim: common/shim_rules.h poisons them.

@@ -42,7 +42,38 @@
  * process with thousands of threads is not cut off while they are still answering. */
 #define ANSWER_MS 250
 
-/* libunwind, opened RTLD_LOCAL (see preload.h). */
+/* What differs between the architectures: the interrupted context's registers, the red zone
+ * below SP a leaf function may use, libunwind's symbol prefix, and whether a thread blocked
+ * in a system call can be checked through /proc (below: x86-64 keeps every return address
+ * on the stack; AArch64 keeps the innermost one in x30, which /proc/TID/syscall does not
+ * show, so there every thread is asked by signal). */
+#if defined(__x86_64__)
+#define UC_PC(uc) ((uintptr_t)(uc)->uc_mcontext.gregs[REG_RIP])
+#define UC_SP(uc) ((uintptr_t)(uc)->uc_mcontext.gregs[REG_RSP])
+#define UC_NREGS NGREG
+#define UC_REG(uc, g) ((uintptr_t)(uc)->uc_mcontext.gregs[g])
+#define RED_ZONE 128
+#define UW_SYM(name) "_ULx86_64_" name
+#define PROC_LOOK 1
+#elif defined(__aarch64__)
+#define UC_PC(uc) ((uintptr_t)(uc)->uc_mcontext.pc)
+#define UC_SP(uc) ((uintptr_t)(uc)->uc_mcontext.sp)
+#define UC_NREGS 31 /* x0-x30 (x30: the link register) */
+#define UC_REG(uc, g) ((uintptr_t)(uc)->uc_mcontext.regs[g])
+#define RED_ZONE 0
+#define UW_SYM(name) "_ULaarch64_" name
+#define PROC_LOOK 0
+#else
+#error "preload/stacks.c: add this architecture's registers"
+#endif
+
+/* libunwind, opened RTLD_LOCAL (see preload.h). Its getcontext: a function on x86-64, inline
+ * code on AArch64 (libunwind-aarch64.h), which must run in the frame to be walked. */
+#if defined(__aarch64__)
+#define UW_GETCONTEXT(ctx) unw_getcontext(ctx)
+#else
+#define UW_GETCONTEXT(ctx) uw_getcontext(ctx)
+#endif
 static int (*uw_getcontext)(unw_context_t *);
 static int (*uw_init_local)(unw_cursor_t *, unw_context_t *);
 static int (*uw_step)(unw_cursor_t *);
@@ -127,7 +158,7 @@ static bool mark_word(struct slot *s, uintptr_t w) {
 static int walk_own_stack(bool *pool, struct slot *sl, bool words) {
   unw_context_t ctx;
   unw_cursor_t cur;
-  if (uw_getcontext(&ctx) != 0 || uw_init_local(&cur, &ctx) != 0)
+  if (UW_GETCONTEXT(&ctx) != 0 || uw_init_local(&cur, &ctx) != 0)
     return ANS_FAILED;
   bool hit = false;
   for (int i = 0; i < MAX_FRAMES; i++) {
@@ -156,16 +187,16 @@ static int walk_own_stack(bool *pool, struct slot *sl, bool words) {
 static uintptr_t maps_end_of(uintptr_t addr);
 
 /* Words rounds: every general register of the interrupted context, then every word from its
- * SP (less the 128-byte red zone a leaf function may use) up to where the stack's mapping
+ * SP (less x86-64's 128-byte red zone a leaf function may use) up to where the stack's mapping
  * ends (a read stops at the first unreadable page) or OWN_SCAN_MAX. Read with
  * process_vm_readv, so nothing faults. Returns true when a word points into a range; sp and
  * stop record what it covered. async-signal-safe. */
 static bool scan_own_words(const ucontext_t *uc, struct slot *sl) {
-  bool hit = false;
-  for (int g = 0; g < NGREG; g++)
-    hit |= mark_word(sl, (uintptr_t)uc->uc_mcontext.gregs[g]);
-  uintptr_t sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
-  uintptr_t a = (sp - 128) & ~(uintptr_t)7, end = a + OWN_SCAN_MAX;
+  bool hit = mark_word(sl, UC_PC(uc));
+  for (int g = 0; g < UC_NREGS; g++)
+    hit |= mark_word(sl, UC_REG(uc, g));
+  uintptr_t sp = UC_SP(uc);
+  uintptr_t a = (sp - RED_ZONE) & ~(uintptr_t)7, end = a + OWN_SCAN_MAX;
   /* Not past the end of the mapping that holds SP (the asker's copy of the memory map,
    * read after the threads were listed): the next mapping may be another thread's stack,
    * the asker's among them. */
@@ -219,7 +250,7 @@ static void on_stack_signal(int signo, siginfo_t *info, void *uctx) {
       atomic_load_explicit(&t->s[i].tid, memory_order_relaxed) == (pid_t)syscall(SYS_gettid)) {
     const ucontext_t *uc = uctx;
     struct slot *sl = &t->s[i];
-    bool pool = ldr_tramp_contains((const void *)uc->uc_mcontext.gregs[REG_RIP]);
+    bool pool = ldr_tramp_contains((const void *)UC_PC(uc));
     bool words = atomic_load_explicit(&words_round, memory_order_relaxed);
     int a = walk_own_stack(&pool, sl, words);
     if (words && scan_own_words(uc, sl) && a == ANS_CLEAR)
@@ -234,7 +265,7 @@ static void on_stack_signal(int signo, siginfo_t *info, void *uctx) {
 size_t pre_stacks_backtrace(uintptr_t *ips, size_t max) {
   unw_context_t ctx;
   unw_cursor_t cur;
-  if (uw_getcontext == NULL || uw_getcontext(&ctx) != 0 || uw_init_local(&cur, &ctx) != 0)
+  if (uw_init_local == NULL || UW_GETCONTEXT(&ctx) != 0 || uw_init_local(&cur, &ctx) != 0)
     return 0;
   size_t n = 0;
   while (n < max) {
@@ -254,15 +285,19 @@ static int open_libunwind(char *err, size_t n) {
     snprintf(err, n, "cannot open libunwind.so.8 (%s)", dlerror());
     return -ENOENT;
   }
+#if defined(__x86_64__)
   *(void **)&uw_getcontext = pre_real_dlsym(h, "_Ux86_64_getcontext");
-  *(void **)&uw_init_local = pre_real_dlsym(h, "_ULx86_64_init_local");
-  *(void **)&uw_step = pre_real_dlsym(h, "_ULx86_64_step");
-  *(void **)&uw_get_reg = pre_real_dlsym(h, "_ULx86_64_get_reg");
+#else
+  *(void **)&uw_getcontext = (void *)1; /* inline (UW_GETCONTEXT): never called */
+#endif
+  *(void **)&uw_init_local = pre_real_dlsym(h, UW_SYM("init_local"));
+  *(void **)&uw_step = pre_real_dlsym(h, UW_SYM("step"));
+  *(void **)&uw_get_reg = pre_real_dlsym(h, UW_SYM("get_reg"));
   int (*set_caching)(unw_addr_space_t, unw_caching_policy_t);
-  *(void **)&set_caching = pre_real_dlsym(h, "_ULx86_64_set_caching_policy");
-  unw_addr_space_t *space = pre_real_dlsym(h, "_ULx86_64_local_addr_space");
+  *(void **)&set_caching = pre_real_dlsym(h, UW_SYM("set_caching_policy"));
+  unw_addr_space_t *space = pre_real_dlsym(h, UW_SYM("local_addr_space"));
   if (!uw_getcontext || !uw_init_local || !uw_step || !uw_get_reg || !set_caching || !space) {
-    snprintf(err, n, "libunwind.so.8 lacks the x86-64 local unwinder");
+    snprintf(err, n, "libunwind.so.8 lacks this architecture's local unwinder");
     return -ENOENT;
   }
   /* Retired code is unmapped and new code mapped at the same addresses: a cache keyed by
@@ -287,7 +322,7 @@ static void note_fds(unsigned char had[FD_SCAN]) {
 static void guard_unwinder_fds(const unsigned char had[FD_SCAN]) {
   unw_context_t ctx;
   unw_cursor_t cur;
-  if (uw_getcontext(&ctx) == 0 && uw_init_local(&cur, &ctx) == 0)
+  if (UW_GETCONTEXT(&ctx) == 0 && uw_init_local(&cur, &ctx) == 0)
     uw_step(&cur);
   for (int fd = 0; fd < FD_SCAN; fd++) {
     struct stat st;
@@ -614,6 +649,10 @@ static int peek(void *out, uintptr_t addr, size_t n) {
  * interrupted frames are on the scanned stack, not on another one) and its RIP outside the
  * trampoline pool. Returns PROC_CLEAR (go on scanning), PROC_HIT or PROC_UNKNOWN. */
 static int check_frame(struct proc_ctx *c, uintptr_t at, uintptr_t lo, uintptr_t hi) {
+#if !PROC_LOOK
+  (void)c, (void)at, (void)lo, (void)hi;
+  return PROC_UNKNOWN;
+#else
   uintptr_t sp_ip[2]; /* REG_RSP, REG_RIP: adjacent in gregs */
   uintptr_t where = at + sizeof(uintptr_t) + offsetof(ucontext_t, uc_mcontext.gregs[REG_RSP]);
   _Static_assert(REG_RIP == REG_RSP + 1, "gregs order");
@@ -625,6 +664,7 @@ static int check_frame(struct proc_ctx *c, uintptr_t at, uintptr_t lo, uintptr_t
     return PROC_CLEAR;
   }
   return in_ranges(sp_ip[1]) ? PROC_HIT : PROC_CLEAR;
+#endif
 }
 
 /* Scan the words of [a, hi) of the stack whose top frame is at sp (a, hi 8-byte aligned),
@@ -792,7 +832,7 @@ static int proc_pass(struct slot_table *t, int nt, char *why) {
     atomic_store_explicit(&maps_valid, true, memory_order_release);
     read_restorers(c);
     c->words = atomic_load_explicit(&words_round, memory_order_relaxed);
-    for (int i = 0; i < nt && !proc_refused; i++) {
+    for (int i = 0; PROC_LOOK && i < nt && !proc_refused; i++) {
       pid_t tid = atomic_load_explicit(&t->s[i].tid, memory_order_relaxed);
       c->cur = &t->s[i];
       int r = look_at(c, tid);

@@ -12,6 +12,8 @@
 #          (the rollout example's test)
 #   fuzz   `make fuzz`: check + libFuzzer's runtime
 #   all    everything above (the default; what CI installs)
+#   aarch64  `make check-aarch64`: the cross compiler, Debian's arm64 libraries (multiarch:
+#          adds the arm64 architecture to dpkg) and qemu-user-static
 set -u
 install=false
 if [ "${1:-}" = --install ]; then
@@ -19,8 +21,8 @@ if [ "${1:-}" = --install ]; then
   shift
 fi
 profile=${1:-all}
-case "$profile" in build | unit | check | fuzz | all) ;; *)
-  echo "usage: scripts/deps.sh [--install] [build|unit|check|fuzz|all]" >&2
+case "$profile" in build | unit | check | fuzz | all | aarch64) ;; *)
+  echo "usage: scripts/deps.sh [--install] [build|unit|check|fuzz|all|aarch64]" >&2
   exit 2 ;;
 esac
 missing=""
@@ -28,6 +30,16 @@ need_pc() { pkg-config --exists "$1" 2>/dev/null || missing="$missing $2"; }
 need_cmd() { command -v "$1" >/dev/null 2>&1 || missing="$missing $2"; }
 need_hdr() { [ -e "$1" ] || missing="$missing $2"; }
 
+if [ "$profile" = aarch64 ]; then
+  a=/usr/lib/aarch64-linux-gnu
+  need_cmd aarch64-linux-gnu-gcc gcc-aarch64-linux-gnu
+  need_cmd qemu-aarch64-static qemu-user-static
+  need_hdr $a/pkgconfig/libelf.pc libelf-dev:arm64
+  need_hdr $a/pkgconfig/cmocka.pc libcmocka-dev:arm64
+  need_hdr $a/pkgconfig/libunwind.pc libunwind-dev:arm64
+  # libgit2-dev is not co-installable for two architectures: the runtime library only.
+  [ -n "$(ls $a/libgit2.so.* 2>/dev/null)" ] || missing="$missing libgit2-1.5:arm64"
+fi
 need_cmd pkg-config pkg-config
 need_cmd cc gcc
 need_pc libelf libelf-dev
@@ -40,7 +52,7 @@ if [ "$profile" != build ]; then
   need_cmd clang clang
   need_cmd ld.lld lld
 fi
-if [ "$profile" != build ] && [ "$profile" != unit ]; then
+if [ "$profile" != build ] && [ "$profile" != unit ] && [ "$profile" != aarch64 ]; then
   need_cmd mandoc mandoc
   need_cmd ansible-playbook ansible-core
 fi
@@ -71,6 +83,13 @@ if ! $install; then
   exit 1
 fi
 echo "hotswap: installing: $line" >&2
+case "$missing" in *:arm64*)
+  # Debian multiarch: dpkg must know the architecture, and apt its package lists.
+  if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+    $([ "$(id -u)" = 0 ] || echo sudo) dpkg --add-architecture arm64 || exit 1
+    $([ "$(id -u)" = 0 ] || echo sudo) apt-get update >&2 || exit 1
+  fi ;;
+esac
 if [ "$(id -u)" = 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   $line >&2 || { apt-get update >&2 && $line >&2; } || exit 1

@@ -10,6 +10,9 @@
 set -u
 BUILD=${BUILD:-build}
 LIMIT=${HOTSWAP_TEST_TIMEOUT:-600}
+# A prefix for test programs that are ELF files, e.g. "qemu-aarch64-static" (make
+# check-aarch64); scripts run as they are.
+RUNNER=${HOTSWAP_TEST_RUNNER:-}
 logs="$BUILD/test-logs"
 mkdir -p "$logs"
 export BUILD
@@ -19,7 +22,9 @@ for t in "$@"; do
   name=$(basename "$t")
   log="$logs/$name.log"
   start=$(date +%s)
-  timeout -k 5 "$LIMIT" "$t" >"$log" 2>&1
+  run=""
+  [ -n "$RUNNER" ] && [ "$(head -c 4 "$t" | od -An -c | tr -d ' ')" = "177ELF" ] && run=$RUNNER
+  timeout -k 5 "$LIMIT" $run "$t" >"$log" 2>&1
   rc=$?
   secs=$(( $(date +%s) - start ))
   p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | awk '{s+=$1} END {print s+0}')
