@@ -350,6 +350,19 @@ int pre_stacks_init(char *err, size_t n) {
       snprintf(err, n, "cannot install the stack check's signal handler: %s", strerror(errno));
       return -errno;
     }
+    /* It must also be sendable: qemu-user, for one, accepts a handler for a real-time
+     * signal it cannot deliver, and refuses to queue it (EINVAL). A probe to this thread,
+     * which the handler ignores (no round asks anything yet). */
+    siginfo_t si;
+    memset(&si, 0, sizeof(si));
+    si.si_signo = s;
+    si.si_code = SI_QUEUE;
+    si.si_pid = getpid();
+    si.si_uid = getuid();
+    if (syscall(SYS_rt_tgsigqueueinfo, getpid(), (pid_t)syscall(SYS_gettid), s, &si) != 0) {
+      sigaction(s, &old, NULL);
+      continue;
+    }
     stack_signo = s;
     return 0;
   }
