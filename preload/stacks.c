@@ -73,8 +73,8 @@
 #define UW_GETCONTEXT(ctx) unw_getcontext(ctx)
 #else
 #define UW_GETCONTEXT(ctx) uw_getcontext(ctx)
-#endif
 static int (*uw_getcontext)(unw_context_t *);
+#endif
 static int (*uw_init_local)(unw_cursor_t *, unw_context_t *);
 static int (*uw_step)(unw_cursor_t *);
 static int (*uw_get_reg)(unw_cursor_t *, unw_regnum_t, unw_word_t *);
@@ -236,6 +236,19 @@ static void *question(int r, size_t slot) {
   return (void *)(uintptr_t)((uint64_t)(unsigned)r << 32 | (uint32_t)slot);
 }
 
+/* Queue signal signo to thread tid of this process with value q (a question). Returns 0, or
+ * -errno (ESRCH: it has exited). */
+static int send_question(int signo, pid_t tid, void *q) {
+  siginfo_t si;
+  memset(&si, 0, sizeof(si));
+  si.si_signo = signo;
+  si.si_code = SI_QUEUE;
+  si.si_pid = getpid();
+  si.si_uid = getuid();
+  si.si_value.sival_ptr = q;
+  return syscall(SYS_rt_tgsigqueueinfo, getpid(), tid, signo, &si) == 0 ? 0 : -errno;
+}
+
 /* async-signal-safe: atomics, gettid and libunwind's local unwinder only. */
 static void on_stack_signal(int signo, siginfo_t *info, void *uctx) {
   (void)signo;
@@ -287,8 +300,10 @@ static int open_libunwind(char *err, size_t n) {
   }
 #if defined(__x86_64__)
   *(void **)&uw_getcontext = pre_real_dlsym(h, "_Ux86_64_getcontext");
-#else
-  *(void **)&uw_getcontext = (void *)1; /* inline (UW_GETCONTEXT): never called */
+  if (uw_getcontext == NULL) {
+    snprintf(err, n, "libunwind.so.8 lacks this architecture's local unwinder");
+    return -ENOENT;
+  }
 #endif
   *(void **)&uw_init_local = pre_real_dlsym(h, UW_SYM("init_local"));
   *(void **)&uw_step = pre_real_dlsym(h, UW_SYM("step"));
@@ -296,7 +311,7 @@ static int open_libunwind(char *err, size_t n) {
   int (*set_caching)(unw_addr_space_t, unw_caching_policy_t);
   *(void **)&set_caching = pre_real_dlsym(h, UW_SYM("set_caching_policy"));
   unw_addr_space_t *space = pre_real_dlsym(h, UW_SYM("local_addr_space"));
-  if (!uw_getcontext || !uw_init_local || !uw_step || !uw_get_reg || !set_caching || !space) {
+  if (!uw_init_local || !uw_step || !uw_get_reg || !set_caching || !space) {
     snprintf(err, n, "libunwind.so.8 lacks this architecture's local unwinder");
     return -ENOENT;
   }
@@ -353,13 +368,7 @@ int pre_stacks_init(char *err, size_t n) {
     /* It must also be sendable: qemu-user, for one, accepts a handler for a real-time
      * signal it cannot deliver, and refuses to queue it (EINVAL). A probe to this thread,
      * which the handler ignores (no round asks anything yet). */
-    siginfo_t si;
-    memset(&si, 0, sizeof(si));
-    si.si_signo = s;
-    si.si_code = SI_QUEUE;
-    si.si_pid = getpid();
-    si.si_uid = getuid();
-    if (syscall(SYS_rt_tgsigqueueinfo, getpid(), (pid_t)syscall(SYS_gettid), s, &si) != 0) {
+    if (send_question(s, (pid_t)syscall(SYS_gettid), question(0, 0)) != 0) {
       sigaction(s, &old, NULL);
       continue;
     }
@@ -688,6 +697,9 @@ static int check_frame(struct proc_ctx *c, uintptr_t at, uintptr_t lo, uintptr_t
  * another stack). */
 static int scan_words(struct proc_ctx *c, uintptr_t a, uintptr_t hi, uintptr_t sp, bool *tcb) {
   const uintptr_t block = SCAN_WORDS * sizeof(uintptr_t);
+  /* Set by this (the asking) thread before the round: read once. */
+  const uintptr_t r_lo = atomic_load_explicit(&span_lo, memory_order_relaxed);
+  const uintptr_t r_len = atomic_load_explicit(&span_len, memory_order_relaxed);
   while (a < hi) {
     uintptr_t b = (a | (block - 1)) + 1;
     size_t n = ((b < hi ? b : hi) - a) / sizeof(uintptr_t);
@@ -697,9 +709,7 @@ static int scan_words(struct proc_ctx *c, uintptr_t a, uintptr_t hi, uintptr_t s
       uintptr_t at = a + i * sizeof(uintptr_t), w = c->buf[i];
       /* Most words: not in a range (range_of's span), not in the pool, no restorer, not
        * a TCB's self pointer. */
-      if (w - atomic_load_explicit(&span_lo, memory_order_relaxed) >
-              atomic_load_explicit(&span_len, memory_order_relaxed) &&
-          w - c->pool_lo >= c->pool_hi - c->pool_lo && w - c->rs_lo > c->rs_len && w != at)
+      if (w - r_lo > r_len && w - c->pool_lo >= c->pool_hi - c->pool_lo && w - c->rs_lo > c->rs_len && w != at)
         continue;
       int ri = c->words ? range_of(w) : -1;
       if (ri >= 0 && atomic_load_explicit(&range_code[ri], memory_order_relaxed))
@@ -867,14 +877,7 @@ static int proc_pass(struct slot_table *t, int nt, char *why) {
 /* Signal thread tid, in slot `slot`, with round r. Returns 0, or -errno (ESRCH: it has
  * exited). */
 static int ask(pid_t tid, size_t slot, int r) {
-  siginfo_t si;
-  memset(&si, 0, sizeof(si));
-  si.si_signo = stack_signo;
-  si.si_code = SI_QUEUE;
-  si.si_pid = getpid();
-  si.si_uid = getuid();
-  si.si_value.sival_ptr = question(r, slot);
-  return syscall(SYS_rt_tgsigqueueinfo, getpid(), tid, stack_signo, &si) == 0 ? 0 : -errno;
+  return send_question(stack_signo, tid, question(r, slot));
 }
 
 static uint64_t ms_now(void) {
