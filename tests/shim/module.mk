@@ -121,13 +121,6 @@ $(HOLDER_HOST): tests/shim/holder_host.c tests/shim/holder.h $(HOLDER_T)/libkeep
 TEST_DEPS += $(HOLDER_LIBS) $(HOLDER_HOST)
 TESTS += tests/shim/test_holders.sh
 
-# --- h-asan: `make shim-check SANITIZE=address,undefined` runs only the shim's integration
-# tests, here against a sanitizer build of the daemons and the shim (shim_lib.sh puts the
-# runtimes first in LD_PRELOAD and fails a test on any report). .ci/run does. Last in this
-# file: make expands a rule's prerequisites where it reads it, so every TEST_DEPS above counts.
-.PHONY: shim-check
-shim-check: all $(TEST_DEPS)
-	$(Q)BUILD=$(BUILD) tests/run.sh $(filter tests/shim/%,$(TESTS))
 # --- issue 13: bad builds never take the daemon down (tests/shim/faults.tsv lists them) ----
 FAULT_CASES := $(shell awk -F'\t' '!/^\#/ && NF {print $$1}' tests/shim/faults.tsv)
 FAULT_HANDLERS := $(foreach c,$(FAULT_CASES),$(SHIM_T)/faults/$(c)/libhandler.so)
