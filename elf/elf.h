@@ -154,6 +154,7 @@ struct elf_info {
   /* Sections a running program can hold pointers into (code, read-only data, data), sorted,
    * neighbours merged; not the runtime's tables (.eh_frame, .got, ...). Retirement's scan. */
   struct elf_range *targets;
+  bool *target_code; /* per target: executable sections (a range never mixes the two) */
   size_t n_targets;
   struct elf_copy_reloc *copies; /* copy relocations (executables), sorted by name */
   size_t n_copies;

@@ -139,33 +139,45 @@ static bool is_target(const GElf_Shdr *sh, const char *name) {
   return true;
 }
 
-static int cmp_range(const void *x, const void *y) {
-  const struct elf_range *a = x, *b = y;
-  return (a->start > b->start) - (a->start < b->start);
-}
-
 static int read_targets(struct elf_ctx *c) {
   struct elf_range *r = elf_alloc(c, (c->shnum + 1) * sizeof(*r));
-  if (r == NULL)
+  bool *code = elf_alloc(c, (c->shnum + 1) * sizeof(*code));
+  if (r == NULL || code == NULL)
     return elf_fail(c, -ENOMEM, "out of memory");
   size_t n = 0;
   for (size_t i = 1; i < c->shnum; i++) {
     GElf_Shdr sh;
     Elf_Scn *scn = elf_getscn(c->elf, i);
-    if (scn != NULL && gelf_getshdr(scn, &sh) != NULL && is_target(&sh, elf_sec_name(c, i)))
+    if (scn != NULL && gelf_getshdr(scn, &sh) != NULL && is_target(&sh, elf_sec_name(c, i))) {
       r[n++] = (struct elf_range){sh.sh_addr, sh.sh_addr + sh.sh_size};
+      code[n - 1] = (sh.sh_flags & SHF_EXECINSTR) != 0;
+    }
   }
-  qsort(r, n, sizeof(*r), cmp_range);
+  /* Sort both by start (an insertion sort: a file has few sections, mostly in order). */
+  for (size_t i = 1; i < n; i++)
+    for (size_t j = i; j > 0 && r[j].start < r[j - 1].start; j--) {
+      struct elf_range t = r[j];
+      r[j] = r[j - 1];
+      r[j - 1] = t;
+      bool b = code[j];
+      code[j] = code[j - 1];
+      code[j - 1] = b;
+    }
+  /* Neighbours in one page merge, code with code and data with data only: where .rodata
+   * shares the text segment (no -z separate-code, the aarch64 default) it stays data. */
   size_t m = 0;
   for (size_t i = 0; i < n; i++) {
-    bool near = m > 0 && r[i].start <= r[m - 1].end + TARGET_GAP &&
+    bool near = m > 0 && code[i] == code[m - 1] && r[i].start <= r[m - 1].end + TARGET_GAP &&
                 (r[i].start & ~(uint64_t)4095) == (r[m - 1].end & ~(uint64_t)4095);
     if (near && r[i].end > r[m - 1].end)
       r[m - 1].end = r[i].end;
-    else if (!near)
+    else if (!near) {
+      code[m] = code[i];
       r[m++] = r[i];
+    }
   }
   c->info->targets = r;
+  c->info->target_code = code;
   c->info->n_targets = m;
   return 0;
 }

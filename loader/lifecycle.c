@@ -406,6 +406,20 @@ static int text_cb(struct dl_phdr_info *info, size_t size, void *arg) {
     f->v->targets[i] = (struct ldr_text_range){info->dlpi_addr + ei->targets[i].start,
                                                info->dlpi_addr + ei->targets[i].end};
   f->v->n_targets = nt;
+  /* Which targets are code: the executable sections; the executable segments when elf/
+   * found no sections (a segment may also hold read-only data). */
+  f->v->code = calloc(nt + n, sizeof(*f->v->code));
+  if (f->v->code == NULL) {
+    f->rc = -ENOMEM;
+    return 1;
+  }
+  for (size_t i = 0; ei != NULL && i < ei->n_targets; i++)
+    if (ei->target_code[i])
+      f->v->code[f->v->n_code++] = f->v->targets[i];
+  if (ei == NULL || ei->n_targets == 0) {
+    memcpy(f->v->code, f->v->text, n * sizeof(*f->v->code));
+    f->v->n_code = n;
+  }
   return 1;
 }
 

@@ -92,6 +92,8 @@ struct ldr_version {
   size_t n_text;
   struct ldr_text_range *targets; /* what the program can point into (retirement's scan) */
   size_t n_targets;
+  struct ldr_text_range *code; /* those of targets that are code (executable sections) */
+  size_t n_code;
   uintptr_t map_lo, map_hi;    /* [lowest, highest) address of every PT_LOAD segment */
   uint64_t *gens;              /* generations that reference it */
   size_t n_gens, cap_gens;

@@ -321,7 +321,7 @@ typedef void (*ldr_note_fn)(const char *line);
 struct ldr_scan_group {
   const struct ldr_text_range *targets;
   size_t n_targets;
-  const struct ldr_text_range *text; /* its executable segments */
+  const struct ldr_text_range *text; /* those of its targets that are code */
   size_t n_text;
   uintptr_t own_lo, own_hi;
 };

@@ -85,6 +85,7 @@ void ldr_version_free(struct ldr_version *v) {
   free(v->imports);
   ldr_free_cleared(v->text);
   ldr_free_cleared(v->targets);
+  ldr_free_cleared(v->code);
   free(v->gens);
   ldr_free_cleared(v);
 }

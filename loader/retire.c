@@ -167,6 +167,7 @@ static void collect_skips(struct skips *k) {
       skip_add(k, v, malloc_usable_size(v));
       skip_add(k, v->text, v->n_text * sizeof(v->text[0]));
       skip_add(k, v->targets, v->n_targets * sizeof(v->targets[0]));
+      skip_add(k, v->code, v->n_code * sizeof(v->code[0]));
       if (v->crash != NULL) /* the crash path's copy of its range and symbols */
         skip_add(k, v->crash, malloc_usable_size(v->crash));
       if (v->handle != NULL && !v->adopted) /* dlopen's handle is ld.so's malloc'd link_map */
@@ -385,8 +386,8 @@ static void scan_and_unload(struct run *run, struct ldr_version **c, size_t n) {
   struct ldr_scan_group g[BATCH_MAX];
   size_t ng = 0, nr = 0;
   for (; ng < n && nr + c[ng]->n_targets <= BATCH_RANGES; nr += c[ng++]->n_targets)
-    g[ng] = (struct ldr_scan_group){c[ng]->targets, c[ng]->n_targets, c[ng]->text,
-                                    c[ng]->n_text, c[ng]->map_lo, c[ng]->map_hi};
+    g[ng] = (struct ldr_scan_group){c[ng]->targets, c[ng]->n_targets, c[ng]->code,
+                                    c[ng]->n_code, c[ng]->map_lo, c[ng]->map_hi};
   for (size_t i = ng; i < n; i++) { /* the next run takes them */
     run->r->waiting++;
     wake_in(run, RETRY_MIN_MS);

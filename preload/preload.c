@@ -139,6 +139,7 @@ static void after_fork_child(void) {
    * exec()s then finds a pid other than its own and stays inert. */
   char pid[24];
   snprintf(pid, sizeof(pid), "%ld", (long)getpid());
+  pre_peek_init();
   int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (fd < 0) {
     pre_log("fork: eventfd: %s; reloads disabled in pid %s", strerror(errno), pid);
@@ -197,6 +198,7 @@ __attribute__((constructor)) static void pre_init(void) {
     return;
   }
   struct pre_outcome first;
+  pre_peek_init();
   pre_reloader_init(&config, fd);
   pre_probation_init(config.crash_report ? config.probation_ms : 0);
   if (config.crash_report &&

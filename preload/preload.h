@@ -256,13 +256,17 @@ void pre_stacks_own(uintptr_t *lo, uintptr_t *hi);
 int pre_stacks_words(const struct ldr_text_range *r, const bool *code, size_t n,
                      struct pre_stack_words *out, char *why);
 
+/* ---- peek.c: reading this process's own memory without a fault ----------------------- */
+
 /* Read up to n bytes at addr of this very process into out, with process_vm_readv: a
- * mapping unmapped meanwhile gives -1 (errno) or a short count, never a fault. Returns what
- * process_vm_readv does. async-signal-safe. */
-static inline ssize_t pre_read_self(void *out, uintptr_t addr, size_t n) {
-  struct iovec local = {out, n}, remote = {(void *)addr, n};
-  return process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
-}
+ * mapping unmapped meanwhile gives -1 (errno) or a short count, never a fault. Where the
+ * system call does not exist (ENOSYS: qemu-user does not emulate it), the same through
+ * pread() of /proc/self/mem, opened by pre_peek_init. Returns what the call does.
+ * async-signal-safe. */
+ssize_t pre_read_self(void *out, uintptr_t addr, size_t n);
+/* Open /proc/self/mem for pre_read_self when process_vm_readv is missing; again in a forked
+ * child (the descriptor reads the memory of the process that opened it). */
+void pre_peek_init(void);
 
 /* ---- scan.c: retirement's memory scan ------------------------------------------------ */
 

@@ -11,6 +11,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdatomic.h>
@@ -55,6 +56,7 @@
 #define RED_ZONE 128
 #define UW_SYM(name) "_ULx86_64_" name
 #define PROC_LOOK 1
+#define UC_SYSNO(uc) ((long)(uc)->uc_mcontext.gregs[REG_RAX]) /* unused: the /proc path */
 #elif defined(__aarch64__)
 #define UC_PC(uc) ((uintptr_t)(uc)->uc_mcontext.pc)
 #define UC_SP(uc) ((uintptr_t)(uc)->uc_mcontext.sp)
@@ -63,6 +65,7 @@
 #define RED_ZONE 0
 #define UW_SYM(name) "_ULaarch64_" name
 #define PROC_LOOK 0
+#define UC_SYSNO(uc) ((long)(uc)->uc_mcontext.regs[8]) /* x8; arguments in x0-x5 */
 #else
 #error "preload/stacks.c: add this architecture's registers"
 #endif
@@ -80,6 +83,15 @@ static int (*uw_step)(unw_cursor_t *);
 static int (*uw_get_reg)(unw_cursor_t *, unw_regnum_t, unw_word_t *);
 
 static int stack_signo;
+
+/* Under a user-mode emulator (qemu-user runs an aarch64 daemon on an x86-64 host), the
+ * process has threads of the emulator's own (qemu's RCU thread) that never run the daemon's
+ * code and never take its signals. They are the threads that already exist when the shim
+ * starts while /proc/self/task/TID/exe names another program than /proc/self/exe (the
+ * emulator fakes only the latter). The stack check leaves them out. */
+#define MAX_EMU_THREADS 8
+static pid_t emu_tid[MAX_EMU_THREADS];
+static int n_emu;
 
 /* One question: its round number and the asked thread's slot (both carried in si_value),
  * the ranges, one slot per thread. A slot's answer is round << 2 | result, so a late answer
@@ -185,17 +197,76 @@ static int walk_own_stack(bool *pool, struct slot *sl, bool words) {
 #define OWN_SCAN_WORDS 128
 
 static uintptr_t maps_end_of(uintptr_t addr);
+static bool restorer_word(uintptr_t w);
 
-/* Words rounds: every general register of the interrupted context, then every word from its
- * SP (less x86-64's 128-byte red zone a leaf function may use) up to where the stack's mapping
- * ends (a read stops at the first unreadable page) or OWN_SCAN_MAX. Read with
- * process_vm_readv, so nothing faults. Returns true when a word points into a range; sp and
- * stop record what it covered. async-signal-safe. */
-static bool scan_own_words(const ucontext_t *uc, struct slot *sl) {
-  bool hit = mark_word(sl, UC_PC(uc));
-  for (int g = 0; g < UC_NREGS; g++)
-    hit |= mark_word(sl, UC_REG(uc, g));
-  uintptr_t sp = UC_SP(uc);
+/* Does w point into a range of code (words rounds)? */
+static bool code_word(uintptr_t w) {
+  int ri = range_of(w);
+  return ri >= 0 && atomic_load_explicit(&range_code[ri], memory_order_relaxed);
+}
+
+/* Where threads blocked in a system call are not looked at through /proc (!PROC_LOOK), the
+ * handler applies that path's rule itself to a thread it interrupted in one: PC and the
+ * system call's argument registers against every range (only those the call reads), the other registers and the stack
+ * words against code ranges only (see pre_stacks_words; x86-64's /proc path does not see
+ * callee-saved registers at all, and here callers keep stale values in them). In a
+ * system call: the instruction before PC is the system call (interrupted, or returned with
+ * EINTR), or the one at PC (the kernel rewound PC to restart it). async-signal-safe. */
+static bool in_syscall(const ucontext_t *uc) {
+#if defined(__aarch64__)
+  uint32_t insn[2];
+  const uint32_t svc0 = 0xd4000001;
+  return pre_read_self(insn, UC_PC(uc) - 4, sizeof(insn)) == (ssize_t)sizeof(insn) &&
+         (insn[0] == svc0 || insn[1] == svc0);
+#else
+  (void)uc;
+  return false;
+#endif
+}
+
+/* How many argument registers system call nr reads: what a blocked thread's other argument
+ * registers hold is left over from earlier code (stale pointers, like its stack's padding).
+ * The calls threads block in; 6 (all) for any other. */
+static int syscall_args(long nr) {
+  switch (nr) {
+  case SYS_nanosleep:
+  case SYS_rt_sigsuspend:
+  case SYS_flock:
+    return 2;
+  case SYS_read:
+  case SYS_write:
+  case SYS_readv:
+  case SYS_writev:
+  case SYS_accept:
+  case SYS_connect:
+  case SYS_recvmsg:
+  case SYS_sendmsg:
+  case SYS_fcntl:
+    return 3;
+  case SYS_pread64:
+  case SYS_pwrite64:
+  case SYS_accept4:
+  case SYS_clock_nanosleep:
+  case SYS_wait4:
+  case SYS_rt_sigtimedwait:
+  case SYS_openat:
+  case SYS_semtimedop:
+    return 4;
+  case SYS_ppoll:
+  case SYS_waitid:
+  case SYS_msgrcv:
+  case SYS_io_getevents:
+    return 5;
+  default:
+    return 6;
+  }
+}
+
+/* The words of this thread's stack from sp (less the red zone) up to the end of its mapping
+ * or OWN_SCAN_MAX, into sl's hits (*hit set when one points into a range; idle: only
+ * words into code). Returns where it stopped, or 0 when idle and a word is a signal
+ * restorer (a signal frame below: its saved registers are not stale bytes). */
+static uintptr_t stack_words(struct slot *sl, uintptr_t sp, bool idle, bool *hit) {
   uintptr_t a = (sp - RED_ZONE) & ~(uintptr_t)7, end = a + OWN_SCAN_MAX;
   /* Not past the end of the mapping that holds SP (the asker's copy of the memory map,
    * read after the threads were listed): the next mapping may be another thread's stack,
@@ -209,13 +280,34 @@ static bool scan_own_words(const ucontext_t *uc, struct slot *sl) {
     if (got <= 0)
       break;
     for (size_t k = 0; k < (size_t)got / sizeof(buf[0]); k++) {
-      if (range_of(buf[k]) >= 0)
-        hit |= mark_word(sl, buf[k]);
+      if (idle && restorer_word(buf[k]))
+        return 0;
+      if (!idle ? range_of(buf[k]) >= 0 : code_word(buf[k]))
+        *hit |= mark_word(sl, buf[k]);
     }
     a += (uintptr_t)got & ~(uintptr_t)7;
     if ((size_t)got < sizeof(buf))
       break;
   }
+  return a;
+}
+
+/* Words rounds: every general register of the interrupted context, then every word from its
+ * SP (less x86-64's 128-byte red zone a leaf function may use) up to where the stack's mapping
+ * ends (a read stops at the first unreadable page) or OWN_SCAN_MAX; only its words into code
+ * when interrupted in a system call on an architecture without the /proc path (in_syscall).
+ * Read with process_vm_readv, so nothing faults. Returns true when a word points into a
+ * range; sp and stop record what it covered. async-signal-safe. */
+static bool scan_own_words(const ucontext_t *uc, struct slot *sl) {
+  bool idle = !PROC_LOOK && in_syscall(uc);
+  bool hit = mark_word(sl, UC_PC(uc));
+  int args = idle ? syscall_args(UC_SYSNO(uc)) : 0;
+  for (int g = 0; g < UC_NREGS; g++)
+    if (!idle || g < args || code_word(UC_REG(uc, g)))
+      hit |= mark_word(sl, UC_REG(uc, g));
+  uintptr_t sp = UC_SP(uc), a = stack_words(sl, sp, idle, &hit);
+  if (a == 0) /* idle, but a signal frame lies on the stack: every word counts */
+    a = stack_words(sl, sp, false, &hit);
   atomic_store_explicit(&sl->sp, sp, memory_order_relaxed);
   atomic_store_explicit(&sl->stop, a, memory_order_relaxed);
   return hit;
@@ -346,8 +438,43 @@ static void guard_unwinder_fds(const unsigned char had[FD_SCAN]) {
   }
 }
 
+static bool emulated(pid_t self) {
+  char path[64], exe[PATH_MAX], task_exe[PATH_MAX];
+  snprintf(path, sizeof(path), "/proc/self/task/%d/exe", (int)self);
+  ssize_t a = readlink("/proc/self/exe", exe, sizeof(exe));
+  ssize_t b = readlink(path, task_exe, sizeof(task_exe));
+  return a > 0 && b > 0 && (a != b || memcmp(exe, task_exe, (size_t)a) != 0);
+}
+
+static void note_emulator_threads(void) {
+  pid_t self = (pid_t)syscall(SYS_gettid);
+  if (self != getpid() || !emulated(self))
+    return;
+  DIR *d = opendir("/proc/self/task");
+  if (d == NULL)
+    return;
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL && n_emu < MAX_EMU_THREADS) {
+    pid_t tid = (pid_t)atoi(e->d_name);
+    if (tid > 0 && tid != self)
+      emu_tid[n_emu++] = tid;
+  }
+  closedir(d);
+  if (n_emu > 0)
+    pre_log("running under an emulator: its %d own thread%s left out of the stack check",
+            n_emu, n_emu == 1 ? " is" : "s are");
+}
+
+static bool emulator_thread(pid_t tid) {
+  for (int i = 0; i < n_emu; i++)
+    if (emu_tid[i] == tid)
+      return true;
+  return false;
+}
+
 int pre_stacks_init(char *err, size_t n) {
   unsigned char had[FD_SCAN];
+  note_emulator_threads();
   note_fds(had);
   int rc = open_libunwind(err, n);
   if (rc != 0)
@@ -405,7 +532,7 @@ static int list_threads(pid_t self) {
   struct dirent *e;
   while ((e = readdir(d)) != NULL) {
     pid_t tid = (pid_t)atoi(e->d_name);
-    if (tid <= 0 || tid == self)
+    if (tid <= 0 || tid == self || emulator_thread(tid))
       continue;
     if ((t == NULL || n == t->cap) && (t = grow_table(t, n)) == NULL)
       break;
@@ -656,6 +783,12 @@ static bool is_restorer(const struct proc_ctx *c, uintptr_t w) {
     if (w == c->restorer[i])
       return true;
   return false;
+}
+
+/* For a handler: is w a signal restorer (true when the asker has no memory map this round:
+ * then nothing can be ruled out)? */
+static bool restorer_word(uintptr_t w) {
+  return !atomic_load_explicit(&maps_valid, memory_order_acquire) || is_restorer(&the_ctx, w);
 }
 
 /* Read n bytes at addr of this process into out. Returns 0, or -1 (unmapped, refused). */

@@ -15,6 +15,16 @@ trap 't_cleanup' EXIT
 # (/var/lib/hotswap/<program> for root): each test gets its own, inside its temp folder.
 export HOTSWAP_STATE_DIR="${HOTSWAP_STATE_DIR:-$T_TMP/state}"
 
+# T_MACHINE: the machine $BUILD's programs are for (x86_64, aarch64). T_EMULATED: non-empty
+# when that is not this one's (`make check-aarch64` on x86-64): qemu-user runs them through
+# binfmt_misc, and emulates a process, not a kernel (no setuid: no AT_SECURE).
+case "$(od -An -tx1 -j18 -N1 "$BUILD/hotswap" 2>/dev/null | tr -d ' ')" in
+  b7) T_MACHINE=aarch64 ;;
+  *) T_MACHINE=x86_64 ;;
+esac
+T_EMULATED=""
+[ "$T_MACHINE" != "$(uname -m)" ] && T_EMULATED=qemu-user
+
 t_cleanup() {
   # Kill what the test started (registered with t_reap) and remove its temp folder.
   for p in ${T_PIDS:-}; do kill -9 "$p" 2>/dev/null; wait "$p" 2>/dev/null; done

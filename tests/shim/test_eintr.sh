@@ -10,6 +10,12 @@
 . "$(dirname "$0")/shim_lib.sh"
 . "$(dirname "$0")/tiny_lib.sh"
 
+if [ "$T_MACHINE" = aarch64 ]; then
+  # preload/stacks.c: AArch64 keeps the innermost return address in x30, which
+  # /proc/TID/syscall does not show, so there every thread is asked by signal.
+  echo "test_eintr.sh: skipped: on aarch64 the stack check signals blocked threads too (no /proc path)" >&2
+  t_done
+fi
 HOST="$BUILD/tests/shim/eintr/eintr_host"
 export HOTSWAP_GRACE_MS=0
 # retired_count: log lines that retire a version loaded from a snapshot.
