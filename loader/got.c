@@ -5,6 +5,7 @@
  * reuses the walker to retrofit the host's GOT entries and tables onto trampolines.
  */
 #define _GNU_SOURCE
+#include <dlfcn.h>
 #include <errno.h>
 #include <link.h>
 #include <pthread.h>
@@ -256,17 +257,42 @@ static int first_object_cb(struct dl_phdr_info *info, size_t size, void *arg) {
   return 1; /* the program comes first */
 }
 
-/* Report the R_*_COPY relocations among r (RELA or REL entries, `size` bytes). */
+/* The variable a GOT entry of the program's points at, and its size: 0 unless the address is
+ * exactly a sized object's of a loaded library. */
+static size_t bound_object(void *addr) {
+  Dl_info info;
+  const ElfW(Sym) *sym = NULL;
+  if (addr == NULL || dladdr1(addr, &info, (void **)&sym, RTLD_DL_SYMENT) == 0 ||
+      sym == NULL || info.dli_saddr != addr || GOT_ST_TYPE(sym->st_info) != STT_OBJECT)
+    return 0;
+  return sym->st_size;
+}
+
+/* Report the R_*_COPY relocations among r (RELA or REL entries, `size` bytes), and the
+ * GLOB_DAT entries of variables the program does not define: an AArch64 PIE reaches a
+ * library's variable through its GOT rather than a copy (x86-64 PIEs copy), and every later
+ * version of that library binds to the same first definition, so that definition is the
+ * program's copy in all but name. */
 static int copy_walk(const struct dyn_tables *t, const void *r, size_t size, bool rela,
                      ldr_copy_fn fn, void *arg) {
   size_t ent = rela ? sizeof(ElfW(Rela)) : sizeof(ElfW(Rel));
   for (size_t i = 0; r != NULL && i < size / ent; i++) {
     const ElfW(Rel) *e = (const void *)((const char *)r + i * ent); /* Rela starts like Rel */
-    if (GOT_R_TYPE(e->r_info) != GOT_R_COPY || GOT_R_SYM(e->r_info) == 0)
+    unsigned type = (unsigned)GOT_R_TYPE(e->r_info);
+    if ((type != GOT_R_COPY && type != GOT_R_GLOB_DAT) || GOT_R_SYM(e->r_info) == 0)
       continue;
     const ElfW(Sym) *s = &t->symtab[GOT_R_SYM(e->r_info)];
     const char *name = dyn_str(t, s->st_name);
-    int rc = name != NULL ? fn(name, (void *)(t->base + e->r_offset), s->st_size, arg) : 0;
+    void *addr = (void *)(t->base + e->r_offset);
+    size_t n = s->st_size;
+    if (type == GOT_R_GLOB_DAT) {
+      if (s->st_shndx != SHN_UNDEF || GOT_ST_TYPE(s->st_info) == STT_FUNC)
+        continue;
+      addr = __atomic_load_n((void **)addr, __ATOMIC_RELAXED);
+      if ((n = bound_object(addr)) == 0)
+        continue;
+    }
+    int rc = name != NULL ? fn(name, addr, n, arg) : 0;
     if (rc != 0)
       return rc;
   }

@@ -444,7 +444,9 @@ int ldr_got_foreach_phdr(const struct dl_phdr_info *info, ldr_got_fn fn, void *a
                          char *err);
 
 /* Called once per R_*_COPY relocation of the program (the executable keeps its own copy of
- * a library's exported variable `name`, `size` bytes at `addr`); non-zero stops the walk. */
+ * a library's exported variable `name`, `size` bytes at `addr`), and once per GLOB_DAT entry
+ * of a variable it does not define (`addr`: the library's variable it is bound to; AArch64
+ * PIEs take that road: see got.c); non-zero stops the walk. */
 typedef int (*ldr_copy_fn)(const char *name, void *addr, size_t size, void *arg);
 /* Walk the program's copy relocations (DT_RELA, then DT_REL of its in-memory dynamic
  * section). Names point into its dynamic string table (valid for the process's life).

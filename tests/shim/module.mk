@@ -78,8 +78,10 @@ TEST_DEPS += $(EINTR_HOST)
 TESTS += tests/shim/test_eintr.sh
 # --- state carried across reloads (issue 11) -----------------------------------------------
 # libstate.so, written like legacy code, in six builds (see its header), and one host linked
-# against build 1 twice: as a PIE and as a non-PIE executable (both copy-relocate
-# state_limit; -fPIE/-fno-PIE come after the -fPIC of ALL_CFLAGS, so they win).
+# against build 1 three times: as a PIE and as a non-PIE executable (on x86-64 both
+# copy-relocate state_limit; -fPIE/-fno-PIE come after the -fPIC of ALL_CFLAGS, so they win),
+# and as a PIE that reaches state_limit through its GOT (GLOB_DAT, no copy: what every
+# AArch64 PIE does, and x86-64 with -mno-direct-extern-access).
 STATE_T := $(SHIM_T)/state
 STATE_BUILDS := v1 v1b v2 v3 v4 v5
 STATE_SOS := $(foreach b,$(STATE_BUILDS),$(STATE_T)/$(b)/libstate.so)
@@ -89,7 +91,11 @@ $(STATE_T)/%/libstate.so: tests/shim/state/libstate.c | $(DEPS_OK)
 	$(call msg,CCLD,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(call state_defs,$*) -shared -Wl,-soname,libstate.so $< \
 	  $(ALL_LDFLAGS) -o $@
-STATE_HOSTS := $(STATE_T)/state_host_pie $(STATE_T)/state_host_nopie
+STATE_HOSTS := $(STATE_T)/state_host_pie $(STATE_T)/state_host_nopie $(STATE_T)/state_host_got
+$(STATE_T)/state_host_got: tests/shim/state/state_host.c $(STATE_T)/v1/libstate.so | $(DEPS_OK)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -fPIE -pie $(if $(filter x86_64,$(ARCH)),-mno-direct-extern-access) \
+	  $(ALL_LDFLAGS) $< -L$(STATE_T)/v1 -lstate -lpthread -o $@
 $(STATE_T)/state_host_pie: tests/shim/state/state_host.c $(STATE_T)/v1/libstate.so | $(DEPS_OK)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -fPIE -pie $(ALL_LDFLAGS) $< -L$(STATE_T)/v1 -lstate -lpthread -o $@

@@ -4,8 +4,8 @@
 # library's statics once through state_init(), reloaded under load into the same code
 # rebuilt, a changed build, a build whose struct grew (with and without hotswap_on_transfer),
 # reverted, and refused under HOTSWAP_STATE=strict; as a PIE and as a non-PIE executable,
-# both of which copy-relocate the library's exported variable state_limit. Checked through
-# what the server answers.
+# both of which copy-relocate the library's exported variable state_limit on x86-64, and as
+# a PIE that reaches it through its GOT. Checked through what the server answers.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/shim_lib.sh"
 
@@ -151,5 +151,24 @@ t_check "non-PIE: the program sets it" reply_is /setlimit/7 "7 (v2)"
 install_state v1b
 t_check "non-PIE: back to v1" reload_ok
 t_check "non-PIE: ... 7" reply_is /limit "7 (v1)"
+stop_server
+
+# --- the PIE that reaches state_limit through its GOT --------------------------------------
+# No copy: the program, v1 and every later version all bind to v1's (the adopted first
+# version's) state_limit, which then plays the program's copy.
+t_check "the GOT host has a GLOB_DAT, not a copy, for state_limit" bash -c \
+  "readelf -rW '$ST/state_host_got' | grep -E 'GLOB_DAT.* state_limit' && ! readelf -rW '$ST/state_host_got' | grep -q '_COPY'"
+install_state v1
+start_state got || { t_fail "the GOT host starts"; t_done; }
+install_state v2
+t_check "GOT: reloads to v2" reload_ok
+t_check "GOT: the variable the program uses gets v2's initial value" reply_is /limit "20 (v2)"
+t_check "GOT: the program sets it" reply_is /setlimit/9 "9 (v2)"
+install_state v5
+t_check "GOT: a build whose variable grew is refused" bash -c "! '$HS' reload $SPID >'$T_TMP/r7' 2>&1"
+t_check "... naming the variable" grep -qF "exported variable 'state_limit' is 8 bytes in the new build, 4 in the program" "$T_TMP/r7"
+install_state v1b
+t_check "GOT: back to v1" reload_ok
+t_check "GOT: ... 9" reply_is /limit "9 (v1)"
 stop_server
 t_done
