@@ -9,7 +9,8 @@
  * Only glibc's malloc is understood, and only what proves a block free; anything unclear
  * answers "in use", which keeps the version (memory only). A heap is walked chunk by chunk
  * from its first chunk, by each chunk's size field, up to the word asked about:
- *   - the main arena: the [heap] mapping (brk), its first chunk at the mapping's start;
+ *   - the main arena: the [heap] mapping (brk), its first chunk at the mapping's start
+ *     (under qemu-user, which leaves it unnamed: the anonymous mapping ending at the break);
  *   - a thread arena's heap: a 64 MiB-aligned mapping starting with glibc's heap_info
  *     {ar_ptr, prev, size, mprotect_size, ...}; the arena's first heap holds the malloc_state
  *     (2,200 bytes on LP64, glibc 2.27 to 2.40) right after the heap_info, and ar_ptr points

@@ -223,6 +223,9 @@ int pre_stacks_signo(void);
  * answer (it may block signal N)") / -errno. Not reentrant: one caller at a time (the
  * reloader thread). */
 int pre_stacks_busy(const struct ldr_text_range *r, size_t n, char *why);
+/* Does the process run under a user-mode emulator (qemu-user; known once pre_stacks_init
+ * has run)? */
+bool pre_emulated(void);
 /* Generation that was current when the last quiet round of pre_stacks_busy began (every
  * thread answered, none was interrupted inside the trampoline pool), 0 before any: no thread
  * can still use a generation numbered below it (ldr_retire_reclaim_gens). Lock-free. */

@@ -59,6 +59,7 @@ static struct {
   uintptr_t tmin, tspan;
   struct target own[PRE_STACK_RANGES]; /* each group's whole mapping, sorted */
   size_t n_own;
+  uintptr_t brk; /* the program break, under an emulator (pre_emulated); 0 otherwise */
 } sc;
 
 /* Growing arrays of one scan, freed at its end. */
@@ -362,8 +363,11 @@ static void found(struct work *w, uintptr_t at, const struct target *t, const st
       w->by[o->group * w->ng + t->group] = 1;
     return;
   }
-  bool brk_heap = strcmp(m->path, "[heap]") == 0;
-  if ((brk_heap || (m->inode == 0 && m->path[0] == '\0')) &&
+  bool anon = m->inode == 0 && m->path[0] == '\0';
+  /* qemu-user's own map of the process does not name the brk heap: there, the anonymous
+   * mapping that ends at the program break is it. */
+  bool brk_heap = strcmp(m->path, "[heap]") == 0 || (anon && m->lo < sc.brk && sc.brk <= m->hi);
+  if ((brk_heap || anon) &&
       pre_freeblk_has(&w->heap, at, m->lo, m->hi, brk_heap)) {
     w->freed++; /* stale bytes of a freed block: nothing can use them */
     return;
@@ -514,6 +518,7 @@ int pre_scan(const struct ldr_scan_group *g, size_t n, const struct ldr_text_ran
   int rc = set_targets(g, n, why);
   if (rc != 0)
     return rc;
+  sc.brk = pre_emulated() ? (uintptr_t)sbrk(0) : 0;
   /* Threads first: what the round covered is skipped by the pass. */
   rc = pre_stacks_words(sc.flat, sc.flat_code, sc.nt, &sc.words, why);
   if (rc != 0)

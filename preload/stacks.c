@@ -88,10 +88,14 @@ static int stack_signo;
  * process has threads of the emulator's own (qemu's RCU thread) that never run the daemon's
  * code and never take its signals. They are the threads that already exist when the shim
  * starts while /proc/self/task/TID/exe names another program than /proc/self/exe (the
- * emulator fakes only the latter). The stack check leaves them out. */
+ * emulator fakes only the latter). The stack check leaves them out (silently: a start-up
+ * line would be noise in every process, and this happens only under an emulator). */
 #define MAX_EMU_THREADS 8
 static pid_t emu_tid[MAX_EMU_THREADS];
 static int n_emu;
+static bool under_emulator;
+
+bool pre_emulated(void) { return under_emulator; }
 
 /* One question: its round number and the asked thread's slot (both carried in si_value),
  * the ranges, one slot per thread. A slot's answer is round << 2 | result, so a late answer
@@ -450,6 +454,7 @@ static void note_emulator_threads(void) {
   pid_t self = (pid_t)syscall(SYS_gettid);
   if (self != getpid() || !emulated(self))
     return;
+  under_emulator = true;
   DIR *d = opendir("/proc/self/task");
   if (d == NULL)
     return;
@@ -460,9 +465,6 @@ static void note_emulator_threads(void) {
       emu_tid[n_emu++] = tid;
   }
   closedir(d);
-  if (n_emu > 0)
-    pre_log("running under an emulator: its %d own thread%s left out of the stack check",
-            n_emu, n_emu == 1 ? " is" : "s are");
 }
 
 static bool emulator_thread(pid_t tid) {
