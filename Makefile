@@ -118,7 +118,7 @@ shim-check: all $(TEST_DEPS)
 # (scripts/binfmt-aarch64.sh registers qemu-user's entry), the shim's integration tests and
 # the examples' (the seed demos; `hotswap build` gets the cross compiler through CC, OBJCOPY
 # and AR). Left out there (README, "Architectures"):
-EMULATED_SKIP := tests/shim/test_threads.sh tests/shim/test_holders.sh
+EMULATED_SKIP := tests/shim/test_threads.sh
 check-aarch64:
 	$(Q)scripts/deps.sh aarch64
 	$(Q)$(MAKE) --no-print-directory ARCH=aarch64 check-emulated

@@ -57,6 +57,7 @@
 #define UW_SYM(name) "_ULx86_64_" name
 #define PROC_LOOK 1
 #define UC_SYSNO(uc) ((long)(uc)->uc_mcontext.gregs[REG_RAX]) /* unused: the /proc path */
+#define UC_KEPT 0                                                 /* unused: the /proc path */
 #elif defined(__aarch64__)
 #define UC_PC(uc) ((uintptr_t)(uc)->uc_mcontext.pc)
 #define UC_SP(uc) ((uintptr_t)(uc)->uc_mcontext.sp)
@@ -66,6 +67,7 @@
 #define UW_SYM(name) "_ULaarch64_" name
 #define PROC_LOOK 0
 #define UC_SYSNO(uc) ((long)(uc)->uc_mcontext.regs[8]) /* x8; arguments in x0-x5 */
+#define UC_KEPT 19 /* x19-x28, x29 (frame), x30 (link) survive a call; x0-x18 do not */
 #else
 #error "preload/stacks.c: add this architecture's registers"
 #endif
@@ -211,11 +213,13 @@ static bool code_word(uintptr_t w) {
 
 /* Where threads blocked in a system call are not looked at through /proc (!PROC_LOOK), the
  * handler applies that path's rule itself to a thread it interrupted in one: PC and the
- * system call's argument registers against every range (only those the call reads), the other registers and the stack
- * words against code ranges only (see pre_stacks_words; x86-64's /proc path does not see
- * callee-saved registers at all, and here callers keep stale values in them). In a
- * system call: the instruction before PC is the system call (interrupted, or returned with
- * EINTR), or the one at PC (the kernel rewound PC to restart it). async-signal-safe. */
+ * system call's argument registers (those it reads) against every range; the registers a
+ * call preserves (UC_KEPT on) and the stack words against code ranges only (see
+ * pre_stacks_words); the other registers not at all: the program called the system call's
+ * wrapper, so what they held for it is dead (seen: a function pointer left in x9 held a
+ * version for as long as its thread slept in read). In a system call: the instruction
+ * before PC is the system call (interrupted, or returned with EINTR), or the one at PC (the
+ * kernel rewound PC to restart it). async-signal-safe. */
 static bool in_syscall(const ucontext_t *uc) {
 #if defined(__aarch64__)
   uint32_t insn[2];
@@ -307,7 +311,7 @@ static bool scan_own_words(const ucontext_t *uc, struct slot *sl) {
   bool hit = mark_word(sl, UC_PC(uc));
   int args = idle ? syscall_args(UC_SYSNO(uc)) : 0;
   for (int g = 0; g < UC_NREGS; g++)
-    if (!idle || g < args || code_word(UC_REG(uc, g)))
+    if (!idle || g < args || (g >= UC_KEPT && code_word(UC_REG(uc, g))))
       hit |= mark_word(sl, UC_REG(uc, g));
   uintptr_t sp = UC_SP(uc), a = stack_words(sl, sp, idle, &hit);
   if (a == 0) /* idle, but a signal frame lies on the stack: every word counts */
