@@ -290,7 +290,7 @@ static uintptr_t stack_words(struct slot *sl, uintptr_t sp, bool idle, bool *hit
     for (size_t k = 0; k < (size_t)got / sizeof(buf[0]); k++) {
       if (idle && restorer_word(buf[k]))
         return 0;
-      if (!idle ? range_of(buf[k]) >= 0 : code_word(buf[k]))
+      if (idle ? code_word(buf[k]) : in_ranges(buf[k]))
         *hit |= mark_word(sl, buf[k]);
     }
     a += (uintptr_t)got & ~(uintptr_t)7;
@@ -850,8 +850,7 @@ static int scan_words(struct proc_ctx *c, uintptr_t a, uintptr_t hi, uintptr_t s
        * a TCB's self pointer. */
       if (w - r_lo > r_len && w - c->pool_lo >= c->pool_hi - c->pool_lo && w - c->rs_lo > c->rs_len && w != at)
         continue;
-      int ri = c->words ? range_of(w) : -1;
-      if (ri >= 0 && atomic_load_explicit(&range_code[ri], memory_order_relaxed))
+      if (c->words && code_word(w))
         c->hit |= mark_word(c->cur, w);
       else if (!c->words && in_ranges(w))
         return PROC_HIT;
